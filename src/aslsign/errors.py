@@ -1,0 +1,56 @@
+"""Every error aslsign raises on purpose.
+
+Each error subclasses :class:`AslSignError` *and* the builtin it behaves like, so
+``except ValueError`` keeps working for callers that do not know about aslsign.
+Every message says what was expected, what came, and where it helps, what to do.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AslSignError",
+    "BackendNotAvailableError",
+    "ConfigError",
+    "EmptySequenceError",
+    "InputShapeError",
+    "LandmarkFileError",
+    "ModelFileError",
+    "ModelNotFoundError",
+    "SignatureMismatchError",
+]
+
+
+class AslSignError(Exception):
+    """Base class of every aslsign error."""
+
+
+class InputShapeError(AslSignError, ValueError):
+    """An array, table or frame does not have the shape or dtype that was expected."""
+
+
+class EmptySequenceError(InputShapeError):
+    """A landmark sequence has no frames at all (an empty file, table or array)."""
+
+
+class LandmarkFileError(AslSignError, ValueError):
+    """A landmark file cannot be read: missing, corrupt, or missing required columns."""
+
+
+class ConfigError(AslSignError, ValueError):
+    """A model ``config.json`` is missing, malformed, or lacks a required field."""
+
+
+class ModelFileError(AslSignError, ValueError):
+    """A ``.tflite`` model file is missing or cannot be loaded by the interpreter."""
+
+
+class SignatureMismatchError(AslSignError, ValueError):
+    """A model's signature does not fit what its config (or the Kaggle format) promises."""
+
+
+class ModelNotFoundError(AslSignError, LookupError):
+    """A model name is neither a local artifact directory nor a bundled zoo model."""
+
+
+class BackendNotAvailableError(AslSignError, ImportError):
+    """No usable LiteRT / TFLite interpreter is installed (or the one asked for is not)."""

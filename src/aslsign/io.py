@@ -1,0 +1,326 @@
+"""Loading landmark sequences: GISLR parquet files, tables, arrays, and GISLR-style folders.
+
+Everything converges on one representation: a float32 array of shape ``(frames, 543, 3)``
+holding x, y, z per landmark in the MediaPipe Holistic order of :mod:`aslsign.landmarks`, with
+NaN where a landmark was not detected, frames in ascending ``frame`` order.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import EmptySequenceError, InputShapeError, LandmarkFileError
+from .landmarks import NUM_LANDMARKS, TYPE_OFFSETS
+
+__all__ = ["GislrDataset", "GislrRecord", "LandmarkInput", "load_sequence"]
+
+#: Anything :func:`load_sequence` accepts.
+LandmarkInput = Union[str, "os.PathLike[str]", np.ndarray, pa.Table, Any]
+
+_XYZ = ("x", "y", "z")
+# landmark_index of each row of a frame in the standard order (face, left_hand, pose, right_hand).
+_STANDARD_INDEX = np.concatenate([np.arange(n) for _, n in TYPE_OFFSETS.values()]).astype(np.int64)
+
+
+def load_sequence(source: LandmarkInput) -> np.ndarray:
+    """Load one landmark sequence as float32 ``(frames, 543, 3)``, NaN where not detected.
+
+    ``source`` may be
+
+    * a path to a GISLR parquet file (long format: ``frame, row_id, type, landmark_index, x, y,
+      z``; only ``x, y, z`` are required, ``frame`` and ``landmark_index`` are used when present),
+    * a :class:`pyarrow.Table` or :class:`pandas.DataFrame` in that schema,
+    * an array-like of shape ``(frames, 543, 3)``.
+
+    Frames come out in ascending ``frame`` order; rows within a frame are put in the standard
+    Holistic order using ``type``/``landmark_index`` when they are not already in it. The result
+    equals Kaggle's reference loader (``pd.read_parquet(columns=["x","y","z"])`` reshaped to
+    ``(-1, 543, 3)`` as float32) on every file that loader handles.
+
+    Raises:
+        LandmarkFileError: the file is missing, is not a readable parquet file, or lacks columns.
+        EmptySequenceError: there are no frames.
+        InputShapeError: wrong array shape/dtype, or a frame without exactly 543 rows.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        return _from_table(_read_parquet(path), origin=str(path), path=path)
+    if isinstance(source, pa.Table):
+        return _from_table(source, origin="table")
+    if _is_dataframe(source):
+        return _from_table(_dataframe_to_table(source), origin="DataFrame")
+    return _from_array(source)
+
+
+def _is_dataframe(obj: Any) -> bool:
+    return type(obj).__name__ == "DataFrame" and hasattr(obj, "columns") and hasattr(obj, "iloc")
+
+
+def _dataframe_to_table(df: Any) -> pa.Table:
+    return pa.table({str(c): np.asarray(df[c]) for c in df.columns})
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    if not path.is_file():
+        raise LandmarkFileError(f"Landmark file not found: {path}")
+    try:
+        pf = pq.ParquetFile(path, memory_map=True)
+    except (pa.ArrowException, OSError) as exc:
+        raise LandmarkFileError(
+            f"{path} is not a readable parquet file ({exc}). Expected a GISLR landmark file."
+        ) from exc
+    names = set(pf.schema_arrow.names)
+    _require_columns(names, str(path))
+    columns = [c for c in ("frame", "landmark_index") if c in names] + list(_XYZ)
+    try:
+        return pf.read(columns=columns, use_threads=True, use_pandas_metadata=False)
+    except (pa.ArrowException, OSError) as exc:
+        raise LandmarkFileError(f"{path}: parquet data is corrupt ({exc}).") from exc
+
+
+def _require_columns(names: set[str], origin: str) -> None:
+    missing = [c for c in _XYZ if c not in names]
+    if missing:
+        raise LandmarkFileError(
+            f"{origin}: missing column(s) {missing}. A GISLR landmark table needs x, y, z "
+            f"(and frame, type, landmark_index); found {sorted(names)}."
+        )
+
+
+def _column(table: pa.Table, name: str, dtype: type) -> np.ndarray:
+    col = table.column(name)
+    if col.num_chunks == 1:
+        return col.chunk(0).to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+    return col.to_numpy().astype(dtype, copy=False)
+
+
+def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.ndarray:
+    names = set(table.column_names)
+    _require_columns(names, origin)
+    n = table.num_rows
+    if n == 0:
+        raise EmptySequenceError(f"{origin}: the landmark table has no rows (zero frames).")
+    if n % NUM_LANDMARKS:
+        detail = _bad_frame_detail(table) if "frame" in names else ""
+        raise InputShapeError(
+            f"{origin}: {n} rows is not a whole number of frames of {NUM_LANDMARKS} "
+            f"landmarks.{detail}"
+        )
+    xyz = np.empty((n, 3), np.float32)
+    for i, c in enumerate(_XYZ):
+        xyz[:, i] = _column(table, c, np.float32)  # nulls become NaN
+    order = _row_order(table, origin, path) if "frame" in names else None
+    if order is not None:
+        xyz = xyz[order]
+    return xyz.reshape(n // NUM_LANDMARKS, NUM_LANDMARKS, 3)
+
+
+def _bad_frame_detail(table: pa.Table) -> str:
+    frames = _column(table, "frame", np.int64)
+    values, counts = np.unique(frames, return_counts=True)
+    bad = np.flatnonzero(counts != NUM_LANDMARKS)
+    if not len(bad):
+        return ""
+    i = bad[0]
+    return f" Frame {values[i]} has {counts[i]} rows, expected {NUM_LANDMARKS}."
+
+
+def _row_order(table: pa.Table, origin: str, path: Path | None) -> np.ndarray | None:
+    """Row permutation that sorts frames and rows within a frame, or None when already sorted."""
+    names = table.column_names
+    flat = _column(table, "frame", np.int64)
+    frames = flat.reshape(-1, NUM_LANDMARKS)
+    first = frames[:, 0]
+    frames_sorted = bool((frames == first[:, None]).all() and (np.diff(first) > 0).all())
+    has_index = "landmark_index" in names
+    if frames_sorted and (
+        not has_index
+        or bool(
+            (
+                _column(table, "landmark_index", np.int64).reshape(frames.shape) == _STANDARD_INDEX
+            ).all()
+        )
+    ):
+        return None  # the fast path: every Kaggle file is stored in this order
+    values, counts = np.unique(flat, return_counts=True)
+    if (counts != NUM_LANDMARKS).any():
+        i = int(np.flatnonzero(counts != NUM_LANDMARKS)[0])
+        raise InputShapeError(
+            f"{origin}: frame {values[i]} has {counts[i]} rows, expected {NUM_LANDMARKS}."
+        )
+    if not has_index:
+        return np.argsort(flat, kind="stable")  # keep the within-frame order as stored
+    global_row = _global_rows(table, origin, path)
+    order = np.lexsort((global_row, flat))
+    if not (global_row[order].reshape(-1, NUM_LANDMARKS) == np.arange(NUM_LANDMARKS)).all():
+        raise InputShapeError(
+            f"{origin}: a frame does not hold each of the {NUM_LANDMARKS} landmarks exactly once."
+        )
+    return order
+
+
+def _global_rows(table: pa.Table, origin: str, path: Path | None) -> np.ndarray:
+    if "type" in table.column_names:
+        type_column = table.column("type")
+    elif path is not None:
+        type_column = pq.read_table(path, columns=["type"]).column("type")
+    else:
+        raise InputShapeError(
+            f"{origin}: rows within a frame are not in the standard order and there is no "
+            "type column to put them in order."
+        )
+    types = np.asarray(type_column.to_numpy(), dtype=str)
+    index = _column(table, "landmark_index", np.int64)
+    offset = np.full(len(types), -1, np.int64)
+    for name, (start, _) in TYPE_OFFSETS.items():
+        offset[types == name] = start
+    if (offset < 0).any():
+        unknown = sorted(set(types[offset < 0].tolist()))[:5]
+        raise InputShapeError(
+            f"{origin}: unknown landmark type(s) {unknown}; expected {list(TYPE_OFFSETS)}."
+        )
+    return offset + index
+
+
+def _from_array(source: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(source)
+    except (TypeError, ValueError) as exc:
+        raise InputShapeError(
+            f"Cannot read landmarks from {type(source).__name__}: {exc}. Expected a parquet "
+            f"path, a pyarrow Table / pandas DataFrame, or an array of shape (frames, "
+            f"{NUM_LANDMARKS}, 3)."
+        ) from exc
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise InputShapeError(
+            f"Expected a numeric landmark array of shape (frames, {NUM_LANDMARKS}, 3); got "
+            f"dtype {arr.dtype} from {type(source).__name__}."
+        )
+    if arr.ndim != 3 or arr.shape[1:] != (NUM_LANDMARKS, 3):
+        raise InputShapeError(
+            f"Expected a landmark array of shape (frames, {NUM_LANDMARKS}, 3); got shape "
+            f"{arr.shape}."
+            + (" Add a frame axis for a single frame: arr[None]." if arr.ndim == 2 else "")
+        )
+    if arr.shape[0] == 0:
+        raise EmptySequenceError("The landmark array has zero frames.")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class GislrRecord:
+    """One row of a GISLR ``train.csv``."""
+
+    path: Path
+    participant_id: int
+    sequence_id: int
+    sign: str
+
+    def load(self) -> np.ndarray:
+        """The landmarks of this record, as :func:`load_sequence` returns them."""
+        return load_sequence(self.path)
+
+
+class GislrDataset(Sequence[GislrRecord]):
+    """A GISLR-style folder: ``train.csv`` (path, participant_id, sequence_id, sign) + files.
+
+    Indexing gives :class:`GislrRecord` objects (cheap); :meth:`iter_sequences` loads them.
+
+    >>> ds = GislrDataset("data/gislr-mini")                        # doctest: +SKIP
+    >>> for record, landmarks in ds.iter_sequences(progress=True):  # doctest: +SKIP
+    ...     print(record.sign, landmarks.shape)
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        csv_name: str = "train.csv",
+        records: Sequence[GislrRecord] | None = None,
+    ) -> None:
+        self.root = Path(root)
+        if records is None:
+            records = _read_csv(self.root, csv_name)
+        self.records: list[GislrRecord] = list(records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> GislrRecord:  # type: ignore[override]
+        return self.records[i]
+
+    def __iter__(self) -> Iterator[GislrRecord]:
+        return iter(self.records)
+
+    def __repr__(self) -> str:
+        return (
+            f"GislrDataset({str(self.root)!r}, sequences={len(self)}, signs={len(self.signs)}, "
+            f"participants={len(self.participants)})"
+        )
+
+    @property
+    def signs(self) -> list[str]:
+        """Sorted distinct signs."""
+        return sorted({r.sign for r in self.records})
+
+    @property
+    def participants(self) -> list[int]:
+        """Sorted distinct participant ids."""
+        return sorted({r.participant_id for r in self.records})
+
+    def subset(
+        self,
+        participants: Sequence[int] | None = None,
+        signs: Sequence[str] | None = None,
+    ) -> GislrDataset:
+        """The records whose participant and sign are in the given collections."""
+        keep = [
+            r
+            for r in self.records
+            if (participants is None or r.participant_id in participants)
+            and (signs is None or r.sign in signs)
+        ]
+        return GislrDataset(self.root, records=keep)
+
+    def iter_sequences(self, progress: bool = False) -> Iterator[tuple[GislrRecord, np.ndarray]]:
+        """Yield ``(record, landmarks)`` for every record, loading files one at a time."""
+        records: Any = self.records
+        if progress:
+            from tqdm.auto import tqdm
+
+            records = tqdm(records, desc="loading", unit="seq")
+        for record in records:
+            yield record, record.load()
+
+
+def _read_csv(root: Path, csv_name: str) -> list[GislrRecord]:
+    path = root / csv_name
+    if not path.is_file():
+        raise LandmarkFileError(
+            f"No {csv_name} in {root}. A GISLR-style folder has a {csv_name} with columns "
+            "path, participant_id, sequence_id, sign."
+        )
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"path", "participant_id", "sequence_id", "sign"} - set(reader.fieldnames or ())
+        if missing:
+            raise LandmarkFileError(f"{path}: missing column(s) {sorted(missing)}.")
+        return [
+            GislrRecord(
+                path=root / row["path"],
+                participant_id=int(row["participant_id"]),
+                sequence_id=int(row["sequence_id"]),
+                sign=row["sign"],
+            )
+            for row in reader
+        ]

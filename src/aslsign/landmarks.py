@@ -1,0 +1,129 @@
+"""The 543-point MediaPipe Holistic landmark layout used by the Kaggle GISLR/ASLFR data.
+
+Row order within one frame (the order of the GISLR parquet files)::
+
+    face        0 – 467   (468 face-mesh points)
+    left_hand 468 – 488   (21 hand points)
+    pose      489 – 521   (33 pose points)
+    right_hand 522 – 542  (21 hand points)
+
+The named groups below are the landmark subsets the public GISLR solutions select:
+the 40 lip points, nose and eye points used by both the 1st-place solution (hoyso48) and Mark
+Wijkhuizen's Transformer, and the arm pose points (elbow, wrist and hand points of the pose model).
+All indices are *global* (0–542), so ``landmarks[:, LIPS]`` works on a (frames, 543, 3) array.
+
+:data:`MIRROR` is a permutation of the 543 rows that swaps the left and right side of the body
+(hands, pose pairs, and the named lip/eye/nose pairs); apply it together with ``x -> 1 - x`` to
+mirror a sequence. Face-mesh points outside the named groups are left in place.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "ARM_POSE",
+    "FACE",
+    "GROUPS",
+    "HANDS",
+    "LEFT_ARM_POSE",
+    "LEFT_EYE",
+    "LEFT_HAND",
+    "LIPS",
+    "MIRROR",
+    "NOSE",
+    "NUM_LANDMARKS",
+    "POSE",
+    "RIGHT_ARM_POSE",
+    "RIGHT_EYE",
+    "RIGHT_HAND",
+    "SLICES",
+    "TYPE_OFFSETS",
+    "mirror",
+]
+
+NUM_LANDMARKS = 543
+
+#: ``type`` value in a GISLR parquet -> (first global row, number of points).
+TYPE_OFFSETS: dict[str, tuple[int, int]] = {
+    "face": (0, 468),
+    "left_hand": (468, 21),
+    "pose": (489, 33),
+    "right_hand": (522, 21),
+}
+SLICES: dict[str, slice] = {k: slice(a, a + n) for k, (a, n) in TYPE_OFFSETS.items()}
+
+FACE = tuple(range(0, 468))
+LEFT_HAND = tuple(range(468, 489))
+POSE = tuple(range(489, 522))
+RIGHT_HAND = tuple(range(522, 543))
+HANDS = LEFT_HAND + RIGHT_HAND
+
+# Face-mesh indices (face rows are global rows 0-467 too).
+LIPS = (
+    0, 61, 185, 40, 39, 37, 267, 269, 270, 409, 291, 146, 91, 181, 84, 17, 314, 405, 321, 375,
+    78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308,
+)  # fmt: skip
+NOSE = (1, 2, 98, 327)
+# "Left"/"right" follow MediaPipe's naming (the subject's side), index i of one eye mirrors
+# index i of the other.
+RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173)
+LEFT_EYE = (263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398)
+
+# Pose model points 13-22: elbows, wrists, pinky, index and thumb of each arm.
+LEFT_ARM_POSE = tuple(489 + i for i in (13, 15, 17, 19, 21))
+RIGHT_ARM_POSE = tuple(489 + i for i in (14, 16, 18, 20, 22))
+ARM_POSE = tuple(sorted(LEFT_ARM_POSE + RIGHT_ARM_POSE))
+
+#: Named groups; config files refer to landmark selections by these names.
+GROUPS: dict[str, tuple[int, ...]] = {
+    "face": FACE,
+    "lips": LIPS,
+    "nose": NOSE,
+    "right_eye": RIGHT_EYE,
+    "left_eye": LEFT_EYE,
+    "left_hand": LEFT_HAND,
+    "right_hand": RIGHT_HAND,
+    "hands": HANDS,
+    "pose": POSE,
+    "left_arm_pose": LEFT_ARM_POSE,
+    "right_arm_pose": RIGHT_ARM_POSE,
+    "arm_pose": ARM_POSE,
+}
+
+# Mirror pairs (left, right) beyond the hands.
+_LIP_PAIRS = tuple(
+    zip(
+        (84, 181, 91, 146, 61, 185, 40, 39, 37, 87, 178, 88, 95, 78, 191, 80, 81, 82),
+        (314, 405, 321, 375, 291, 409, 270, 269, 267, 317, 402, 318, 324, 308, 415, 310, 311, 312),
+        strict=True,
+    )
+)
+_NOSE_PAIRS = ((98, 327),)
+# Pose model: 1-3 left eye, 4-6 right eye, 7/8 ears, 9/10 mouth, then (odd, even) left/right
+# pairs from the shoulders (11, 12) down to the feet (31, 32).
+_POSE_PAIRS = tuple((489 + a, 489 + b) for a, b in [(1, 4), (2, 5), (3, 6)])
+_POSE_PAIRS += tuple((489 + a, 489 + a + 1) for a in range(7, 33, 2))
+
+
+def _mirror_permutation() -> np.ndarray:
+    perm = np.arange(NUM_LANDMARKS)
+    pairs = list(zip(LEFT_HAND, RIGHT_HAND, strict=True)) + list(
+        zip(LEFT_EYE, RIGHT_EYE, strict=True)
+    )
+    pairs += list(_LIP_PAIRS + _NOSE_PAIRS + _POSE_PAIRS)
+    for a, b in pairs:
+        perm[a], perm[b] = b, a
+    perm.setflags(write=False)
+    return perm
+
+
+#: Row permutation that swaps the left and right side (an involution: MIRROR[MIRROR] == identity).
+MIRROR: np.ndarray = _mirror_permutation()
+
+
+def mirror(landmarks: np.ndarray) -> np.ndarray:
+    """Mirror a (frames, 543, C) sequence left <-> right: swap sides and map x to 1 - x."""
+    out = landmarks[..., MIRROR, :].copy()
+    out[..., 0] = 1.0 - out[..., 0]
+    return out

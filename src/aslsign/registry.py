@@ -1,0 +1,108 @@
+"""Finding model artifacts: local directories, the bundled zoo, and Hugging Face hub repos.
+
+Every file of a model goes through :func:`resolve_artifact`, which returns a local directory
+holding ``model.tflite`` and ``config.json`` (and usually ``README.md``). Names are tried as
+
+1. a local path: an artifact directory, or a bare ``.tflite`` file (a Kaggle submission model);
+2. a bundled zoo model (:func:`list_models`), shipped inside the package;
+3. a hub repo id ``owner/name`` (optionally ``owner/name@revision``), downloaded with
+   ``huggingface_hub`` into its cache (honours ``HF_ENDPOINT``, ``HF_HOME``, ``HF_HUB_OFFLINE``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from pathlib import Path
+
+from .errors import ModelNotFoundError
+
+__all__ = [
+    "ARTIFACT_FILES",
+    "DEFAULT_MODEL",
+    "is_model",
+    "list_models",
+    "resolve_artifact",
+    "zoo_dir",
+]
+
+#: The bundled model ``aslsign predict`` uses when no ``--model`` is given.
+DEFAULT_MODEL = "hybrid_tiny.gislr_mini"
+ARTIFACT_FILES = ("config.json", "model.tflite", "README.md")
+_REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+(@[\w./-]+)?$")
+
+
+def zoo_dir() -> Path:
+    """Directory of the bundled zoo (top-level ``zoo/`` of the source tree)."""
+    return Path(str(resources.files("aslsign.zoo")))
+
+
+def list_models() -> list[str]:
+    """Names of the bundled zoo models that ship weights."""
+    root = zoo_dir()
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if (p / "config.json").is_file() and (p / "model.tflite").is_file()
+    )
+
+
+def is_model(name: str) -> bool:
+    """Whether ``name`` is a bundled zoo model."""
+    return name in list_models()
+
+
+def resolve_artifact(
+    name_or_path: str | os.PathLike[str],
+    *,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    local_files_only: bool = False,
+    token: str | bool | None = None,
+) -> Path:
+    """Local path of a model artifact (a directory, or a bare ``.tflite`` file)."""
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        return path
+    name = str(name_or_path)
+    if is_model(name):
+        return zoo_dir() / name
+    if _REPO_ID.match(name) and not name.startswith((".", "/")):
+        return _download(name, revision, cache_dir, local_files_only, token)
+    raise ModelNotFoundError(
+        f"Cannot find model {name!r}. Give a local artifact directory (model.tflite + "
+        f"config.json), a .tflite file, a bundled model name ({', '.join(list_models())}), or a "
+        "Hugging Face repo id such as 'owner/model'."
+    )
+
+
+def _download(
+    repo: str,
+    revision: str | None,
+    cache_dir: str | os.PathLike[str] | None,
+    local_files_only: bool,
+    token: str | bool | None,
+) -> Path:
+    if "@" in repo:
+        repo, revision = repo.split("@", 1)
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        local = snapshot_download(
+            repo,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            token=token,
+            allow_patterns=list(ARTIFACT_FILES),
+        )
+    except LocalEntryNotFoundError as exc:
+        raise ModelNotFoundError(
+            f"{repo!r} is not in the local hub cache and downloading is off "
+            f"(local_files_only or HF_HUB_OFFLINE): {exc}"
+        ) from exc
+    except HfHubHTTPError as exc:
+        raise ModelNotFoundError(f"Cannot download {repo!r} from the hub: {exc}") from exc
+    return Path(local)

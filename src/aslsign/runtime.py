@@ -1,0 +1,154 @@
+"""A thin, thread-safe wrapper around a LiteRT (TFLite) interpreter's signature runner.
+
+Backends, tried in this order unless one is asked for (argument ``backend`` or the
+``ASLSIGN_BACKEND`` environment variable):
+
+``ai_edge_litert``  the maintained LiteRT wheel (works with numpy 2),
+``tflite_runtime``  the legacy wheel (last release 2.14: Python <= 3.11 and numpy < 2 only),
+``tensorflow``      ``tf.lite.Interpreter`` from a full TensorFlow install.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import BackendNotAvailableError, ModelFileError, SignatureMismatchError
+
+__all__ = ["BACKENDS", "LiteRTModel", "TensorInfo", "available_backends"]
+
+BACKENDS = ("ai_edge_litert", "tflite_runtime", "tensorflow")
+
+
+def _import_interpreter(backend: str) -> Any:
+    if backend == "ai_edge_litert":
+        from ai_edge_litert.interpreter import Interpreter
+
+        return Interpreter
+    if backend == "tflite_runtime":
+        if int(np.__version__.split(".")[0]) >= 2:
+            raise BackendNotAvailableError(
+                "tflite_runtime (last release 2.14) is built against numpy 1.x and crashes with "
+                f"numpy {np.__version__}. Use ai-edge-litert (pip install ai-edge-litert), or "
+                "install numpy<2 to use tflite_runtime."
+            )
+        from tflite_runtime.interpreter import Interpreter
+
+        return Interpreter
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.lite.Interpreter
+    raise BackendNotAvailableError(f"Unknown backend {backend!r}; choose one of {BACKENDS}.")
+
+
+def available_backends() -> list[str]:
+    """The backends that import on this machine, in preference order."""
+    found = []
+    for name in BACKENDS:
+        try:
+            _import_interpreter(name)
+        except ImportError:
+            continue
+        found.append(name)
+    return found
+
+
+def _resolve_backend(backend: str | None) -> tuple[str, Any]:
+    backend = backend or os.environ.get("ASLSIGN_BACKEND") or "auto"
+    if backend != "auto":
+        try:
+            return backend, _import_interpreter(backend)
+        except BackendNotAvailableError:
+            raise
+        except ImportError as exc:
+            raise BackendNotAvailableError(
+                f"Backend {backend!r} is not installed ({exc}). Installed backends: "
+                f"{available_backends() or 'none'}."
+            ) from exc
+    errors = []
+    for name in BACKENDS:
+        try:
+            return name, _import_interpreter(name)
+        except ImportError as exc:
+            errors.append(f"{name}: {exc}")
+    raise BackendNotAvailableError(
+        "No TFLite interpreter is installed. Install one with `pip install ai-edge-litert`. "
+        "Tried: " + "; ".join(errors)
+    )
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A signature tensor as the interpreter reports it; -1 marks a dynamic axis."""
+
+    name: str
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+
+class LiteRTModel:
+    """One ``.tflite`` model and one of its signatures, callable with keyword numpy inputs.
+
+    Calls are serialised with a lock, so one instance may be shared between threads.
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        signature: str = "serving_default",
+        num_threads: int | None = None,
+        backend: str | None = None,
+    ) -> None:
+        self.path = Path(model_path)
+        if not self.path.is_file():
+            raise ModelFileError(f"Model file not found: {self.path}")
+        self.backend, interpreter_cls = _resolve_backend(backend)
+        try:
+            self._interpreter = interpreter_cls(model_path=str(self.path), num_threads=num_threads)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFileError(
+                f"{self.path} is not a loadable TFLite model ({exc}). Re-download or re-export it."
+            ) from exc
+        signatures = self._interpreter.get_signature_list()
+        if signature not in signatures:
+            raise SignatureMismatchError(
+                f"{self.path} has no signature {signature!r}; it has "
+                f"{sorted(signatures) or 'none'}. "
+                "Export with a serving_default signature (model.export(..., format='litert'))."
+            )
+        self.signature = signature
+        self._runner = self._interpreter.get_signature_runner(signature)
+        self.inputs = _infos(self._runner.get_input_details())
+        self.outputs = _infos(self._runner.get_output_details())
+        self._lock = threading.Lock()
+
+    def __call__(self, **inputs: np.ndarray) -> dict[str, np.ndarray]:
+        unknown = set(inputs) - set(self.inputs)
+        if unknown or len(inputs) != len(self.inputs):
+            raise SignatureMismatchError(
+                f"Signature {self.signature!r} takes inputs {sorted(self.inputs)}; "
+                f"got {sorted(inputs)}."
+            )
+        with self._lock:
+            out = self._runner(**inputs)
+            return {k: np.array(v, copy=True) for k, v in out.items()}
+
+    def __repr__(self) -> str:
+        return f"LiteRTModel({str(self.path)!r}, backend={self.backend!r})"
+
+
+def _infos(details: dict[str, dict[str, Any]]) -> dict[str, TensorInfo]:
+    return {
+        name: TensorInfo(
+            name=name,
+            dtype=np.dtype(d["dtype"]),
+            shape=tuple(int(s) for s in d.get("shape_signature", d["shape"])),
+        )
+        for name, d in details.items()
+    }

@@ -238,6 +238,10 @@ def write_examples(path: Path, prototypes: dict[str, np.ndarray]) -> None:
 # ----------------------------------------------------------------------------- model card
 
 
+def _shape(shape: Sequence[int | None]) -> str:
+    return json.dumps(list(shape))
+
+
 def model_card(config: ModelConfig, command: str) -> str:
     t = config.training
     m = config.metrics
@@ -274,6 +278,8 @@ def model_card(config: ModelConfig, command: str) -> str:
             if split in m:
                 s = m[split]
                 lines.append(f"| {split} | {s['count']} | {s['top1']:.4f} | {s['top5']:.4f} |")
+        if len(config.labels) <= 5:
+            lines += ["", f"(top-5 is trivially 1 with {len(config.labels)} classes.)"]
         lines += ["", f"Keras vs TFLite max abs logit difference: {m.get('export_max_abs_diff')}."]
     else:
         lines += ["No held-out participants: this artifact has no validation measurement."]
@@ -294,8 +300,8 @@ def model_card(config: ModelConfig, command: str) -> str:
         "",
         f"Preprocessing `{config.preprocessing['name']}` (see `aslsign.preprocessing`), "
         f"max {config.preprocessing.get('max_len')} frames; model input "
-        f"`{config.input.name}` {config.input.shape}, output `{config.output.name}` "
-        f"{config.output.shape} ({config.output_kind}).",
+        f"`{config.input.name}` {_shape(config.input.shape)}, output `{config.output.name}` "
+        f"{_shape(config.output.shape)} ({config.output_kind}; `null` = any size).",
         "",
         "## License",
         "",
@@ -357,8 +363,10 @@ def train_and_export(
     print(f"model: {model.count_params():,} parameters; {steps} steps", flush=True)
     start = time.perf_counter()
     model.fit(
-        tf_dataset(source, channels),
+        tf_dataset(source, channels).repeat(),
         epochs=args.epochs,
+        steps_per_epoch=len(source),
+        shuffle=False,  # BatchSource shuffles
         verbose=2 if not sys.stdout.isatty() else 1,
     )
     seconds = round(time.perf_counter() - start, 1)

@@ -96,6 +96,19 @@ def _require_columns(names: set[str], origin: str) -> None:
         )
 
 
+def _check_column_types(table: pa.Table, origin: str) -> None:
+    schema = table.schema
+    for name in (*_XYZ, "frame", "landmark_index"):
+        if name not in schema.names:
+            continue
+        kind = schema.field(name).type
+        numeric = pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_null(kind)
+        if not numeric:
+            raise InputShapeError(f"{origin}: column {name} has type {kind}, expected a number.")
+        if name in ("frame", "landmark_index") and table.column(name).null_count:
+            raise InputShapeError(f"{origin}: column {name} has null values.")
+
+
 def _column(table: pa.Table, name: str, dtype: type) -> np.ndarray:
     col = table.column(name)
     if col.num_chunks == 1:
@@ -106,6 +119,7 @@ def _column(table: pa.Table, name: str, dtype: type) -> np.ndarray:
 def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.ndarray:
     names = set(table.column_names)
     _require_columns(names, origin)
+    _check_column_types(table, origin)
     n = table.num_rows
     if n == 0:
         raise EmptySequenceError(f"{origin}: the landmark table has no rows (zero frames).")
@@ -324,3 +338,24 @@ def _read_csv(root: Path, csv_name: str) -> list[GislrRecord]:
             )
             for row in reader
         ]
+
+
+def read_examples(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    """Read an artifact's ``examples.json``: ``{name: (frames, 543, 3) nested lists}``, null = NaN.
+
+    Model artifacts made by the recipes may ship one averaged prototype sequence per sign there
+    (``aslsign predict --example`` runs them).
+    """
+    import json
+
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise LandmarkFileError(f"No examples file at {path}.") from exc
+    except json.JSONDecodeError as exc:
+        raise LandmarkFileError(f"{path} is not valid JSON: {exc}") from exc
+    return {
+        str(name): _from_array(np.array(frames, dtype=np.float64))  # null -> nan
+        for name, frames in data.items()
+    }

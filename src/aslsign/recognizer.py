@@ -94,6 +94,11 @@ class SignRecognizer:
             local_files_only=local_files_only,
             token=token,
         )
+        if path.is_dir() and not (path / "model.tflite").is_file():
+            raise ModelFileError(
+                f"{path} holds no model.tflite. A model artifact directory has model.tflite and "
+                "config.json (a Kaggle submission: model.tflite and its label map)."
+            )
         if path.is_file() or not (path / "config.json").is_file():
             model_file = path if path.is_file() else path / "model.tflite"
             return cls.from_kaggle(

@@ -30,6 +30,8 @@ __all__ = [
 #: The bundled model ``aslsign predict`` uses when no ``--model`` is given.
 DEFAULT_MODEL = "hybrid_tiny.gislr_mini"
 ARTIFACT_FILES = ("config.json", "model.tflite", "README.md")
+# also fetched from hub repos when present: example sequences, a Kaggle model's label map
+_OPTIONAL_FILES = ("examples.json", "sign_to_prediction_index_map.json")
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+(@[\w./-]+)?$")
 
 
@@ -85,7 +87,13 @@ def _download(
     token: str | bool | None,
 ) -> Path:
     if "@" in repo:
-        repo, revision = repo.split("@", 1)
+        repo, pinned = repo.split("@", 1)
+        if revision not in (None, pinned):
+            raise ValueError(
+                f"Two revisions given for {repo!r}: {pinned!r} in the name and {revision!r} as "
+                "revision=. Give one."
+            )
+        revision = pinned
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
@@ -96,7 +104,7 @@ def _download(
             cache_dir=cache_dir,
             local_files_only=local_files_only,
             token=token,
-            allow_patterns=list(ARTIFACT_FILES),
+            allow_patterns=[*ARTIFACT_FILES, *_OPTIONAL_FILES],
         )
     except LocalEntryNotFoundError as exc:
         raise ModelNotFoundError(

@@ -1,0 +1,116 @@
+"""The hybrid recipe: published size, masking, export parity, and a real end-to-end run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import requires_tf
+
+pytestmark = requires_tf
+
+
+@pytest.fixture(scope="module")
+def hybrid():
+    from training_recipes import hybrid
+
+    return hybrid
+
+
+def test_published_configuration_has_1836569_parameters(hybrid):
+    model = hybrid.build_model(num_classes=250, channels=708, dim=192)
+    assert model.count_params() == 1_836_569
+
+
+def test_padding_is_masked(hybrid):
+    model = hybrid.build_model(num_classes=5, dim=32)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(7, 708)), rng.normal(size=(19, 708))
+    batch = np.full((2, 19, 708), -100.0, np.float32)
+    batch[0, :7], batch[1] = a, b
+    together = np.asarray(model(batch, training=False))
+    alone = np.asarray(model(a[None].astype(np.float32), training=False))
+    np.testing.assert_allclose(together[0], alone[0], atol=1e-5)
+
+
+def test_export_parity_on_real_sequences(hybrid, gislr_mini, tmp_path):
+    """Keras vs TFLite (fp32) on preprocessed real sequences of several lengths: <= 1e-4."""
+    import aslsign
+    from aslsign.preprocessing import Gislr1stPreprocessor
+    from training_recipes.common import keras_vs_tflite, write_artifact
+
+    pre = Gislr1stPreprocessor()
+    ds = aslsign.GislrDataset(gislr_mini)
+    seqs = [pre(r.load()) for r in ds.records[:40]]
+    by_len = sorted((s for s in seqs if len(s)), key=len)
+    chosen = [by_len[0], by_len[len(by_len) // 2], by_len[-1]]
+    assert len({len(s) for s in chosen}) == 3, "want three different lengths"
+
+    model = hybrid.build_model(num_classes=2, dim=32)
+    config = write_artifact(
+        tmp_path,
+        model,
+        name="parity",
+        architecture=hybrid.ARCHITECTURE,
+        architecture_args={},
+        labels=["hello", "thankyou"],
+        preprocessor=pre,
+        training={},
+    )
+    assert config.input.shape == (None, None, 708)
+    diff = keras_vs_tflite(
+        model, tmp_path / "model.tflite", [s[None] for s in chosen] + [pre.pad_batch(chosen)]
+    )
+    assert diff <= 1e-4
+    # and through the runtime: SignRecognizer's probabilities are the softmax of Keras logits
+    with aslsign.SignRecognizer.from_pretrained(tmp_path) as rec:
+        for s, raw in zip(seqs[:5], ds.records[:5], strict=True):
+            logits = np.asarray(model(s[None], training=False))[0]
+            expected = np.exp(logits - logits.max())
+            expected /= expected.sum()
+            np.testing.assert_allclose(rec.predict(raw.path).probabilities, expected, atol=1e-5)
+
+
+def test_recipe_trains_and_exports_an_artifact(hybrid, gislr_mini, tmp_path):
+    import aslsign
+
+    out = tmp_path / "artifact"
+    metrics = hybrid.main(
+        [
+            "--data",
+            str(gislr_mini),
+            "--out",
+            str(out),
+            "--dim",
+            "32",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--val-ids",
+            "2044,34503",
+            "--prototypes",
+        ]
+    )
+    assert {p.name for p in out.iterdir()} == {
+        "model.tflite",
+        "config.json",
+        "README.md",
+        "examples.json",
+    }
+    config = json.loads((out / "config.json").read_text())
+    assert config["labels"] == ["hello", "thankyou"]
+    assert config["training"]["val_participants"] == [2044, 34503]
+    assert 2044 not in config["training"]["train_participants"]
+    assert config["preprocessing"]["name"] == "gislr_1st"
+    val = metrics["validation"]
+    assert val["count"] == sum(
+        1 for r in aslsign.GislrDataset(gislr_mini) if r.participant_id in (2044, 34503)
+    )
+    assert 0.0 <= val["top1"] <= 1.0 and val["top5"] == 1.0
+    assert metrics["export_max_abs_diff"] <= 1e-4
+    card = (out / "README.md").read_text()
+    assert f"{val['top1']:.4f}" in card and "hello, thankyou" in card
+    rec = aslsign.SignRecognizer.from_pretrained(out)
+    assert rec.predict(next(iter(aslsign.GislrDataset(gislr_mini))).path).label in rec.labels

@@ -1,0 +1,205 @@
+"""SignRecognizer with the bundled default model and a real LiteRT interpreter."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+import aslsign
+from aslsign import SignRecognizer
+from aslsign.errors import (
+    ConfigError,
+    InputShapeError,
+    ModelFileError,
+    ModelNotFoundError,
+    SignatureMismatchError,
+)
+from aslsign.io import read_examples
+from aslsign.registry import zoo_dir
+
+
+@pytest.fixture(scope="module")
+def rec():
+    with SignRecognizer.from_pretrained() as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def held_out(gislr_mini):
+    """Records of the participants the bundled model never saw in training."""
+    config = aslsign.ModelConfig.load(zoo_dir() / aslsign.DEFAULT_MODEL / "config.json")
+    unseen = config.training["val_participants"]
+    assert unseen, "the bundled model must hold out participants"
+    assert not set(unseen) & set(config.training["train_participants"])
+    return aslsign.GislrDataset(gislr_mini).subset(participants=unseen)
+
+
+def test_default_model_is_bundled_and_listed():
+    assert aslsign.DEFAULT_MODEL in aslsign.list_models()
+    assert aslsign.is_model(aslsign.DEFAULT_MODEL)
+    for name in aslsign.list_models():
+        config = aslsign.ModelConfig.load(zoo_dir() / name / "config.json")
+        assert config.name == name
+        assert (zoo_dir() / name / "README.md").is_file()
+
+
+def test_default_model_knows_hello_and_thankyou(rec):
+    assert rec.labels == ("hello", "thankyou")
+
+
+def test_accuracy_on_unseen_signers(rec, held_out):
+    records = list(held_out)
+    results = rec.predict_batch([r.path for r in records])
+    accuracy = np.mean([res.label == r.sign for res, r in zip(results, records, strict=True)])
+    assert len(records) >= 60
+    assert accuracy >= 0.95, f"accuracy on unseen signers {accuracy:.3f}"
+
+
+def test_bundled_examples_are_recognised(rec):
+    examples = read_examples(zoo_dir() / aslsign.DEFAULT_MODEL / "examples.json")
+    assert set(examples) == {"hello", "thankyou"}
+    for sign, seq in examples.items():
+        assert rec.predict(seq).label == sign
+
+
+def test_result_object(rec, held_out):
+    record = held_out[0]
+    result = rec.predict(record.path, top_k=1)
+    assert isinstance(result.top_k[0], aslsign.Category)
+    assert len(result.top_k) == 1 and result.detected
+    assert result.label == result.top_k[0].label == rec.labels[result.index]
+    assert result.score == pytest.approx(float(result.probabilities.max()))
+    assert result.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert result.num_frames == len(aslsign.load_sequence(record.path))
+    assert 0 < result.num_frames_used <= result.num_frames
+    assert len(rec.predict(record.path).top_k) == 2  # top_k is capped at the class count
+
+
+def test_predict_batch_equals_predict(rec, held_out):
+    records = list(held_out)[:20]
+    single = [rec.predict(r.path) for r in records]
+    batch = rec.predict_batch([r.path for r in records], batch_size=7)
+    for a, b in zip(single, batch, strict=True):
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-5)
+        assert a.label == b.label
+
+
+def test_all_nan_sequence_returns_no_detection(rec):
+    nothing = np.full((12, 543, 3), np.nan, np.float32)
+    result = rec.predict(nothing)
+    assert not result.detected
+    assert result.label is None and result.score == 0.0 and result.top_k == ()
+    assert result.num_frames == 12 and result.num_frames_used == 0
+    assert not result.probabilities.any() and result.probabilities.shape == (2,)
+    assert rec.predict_batch([nothing])[0].label is None
+
+
+def test_input_errors(rec):
+    with pytest.raises(InputShapeError, match="543"):
+        rec.predict(np.zeros((5, 540, 3), np.float32))
+    with pytest.raises(aslsign.EmptySequenceError):
+        rec.predict(np.zeros((0, 543, 3), np.float32))
+    with pytest.raises(aslsign.LandmarkFileError):
+        rec.predict("no/such/file.parquet")
+
+
+def test_threads_share_one_recognizer(rec, held_out):
+    paths = [r.path for r in list(held_out)[:24]]
+    expected = [rec.predict(p).probabilities for p in paths]
+    got: dict[int, np.ndarray] = {}
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for i in range(offset, len(paths), 4):
+                got[i] = rec.predict(paths[i]).probabilities
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for i, probs in enumerate(expected):
+        np.testing.assert_allclose(got[i], probs, atol=1e-6)
+
+
+def test_close_is_idempotent():
+    r = SignRecognizer.from_pretrained(num_threads=1)
+    with r:
+        pass
+    r.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        r.predict(np.random.default_rng(0).random((4, 543, 3)))
+
+
+@pytest.fixture()
+def artifact_copy(tmp_path):
+    dst = tmp_path / "model"
+    shutil.copytree(zoo_dir() / aslsign.DEFAULT_MODEL, dst)
+    return dst
+
+
+def _edit_config(path, **changes):
+    data = json.loads((path / "config.json").read_text())
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    (path / "config.json").write_text(json.dumps(data))
+
+
+def test_local_directory_loads(artifact_copy):
+    assert SignRecognizer.from_pretrained(artifact_copy).labels == ("hello", "thankyou")
+
+
+def test_unknown_model_name():
+    with pytest.raises(ModelNotFoundError, match="bundled model name"):
+        SignRecognizer.from_pretrained("no_such_model")
+
+
+def test_missing_config_field(artifact_copy):
+    _edit_config(artifact_copy, labels=None)
+    with pytest.raises(ConfigError, match="labels"):
+        SignRecognizer.from_pretrained(artifact_copy)
+
+
+def test_corrupt_config(artifact_copy):
+    (artifact_copy / "config.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        SignRecognizer.from_pretrained(artifact_copy)
+
+
+def test_corrupt_model_file(artifact_copy):
+    (artifact_copy / "model.tflite").write_bytes(b"\x00garbage" * 100)
+    with pytest.raises(ModelFileError, match="sha256"):
+        SignRecognizer.from_pretrained(artifact_copy)
+    with pytest.raises(ModelFileError, match="not a loadable TFLite model"):
+        SignRecognizer.from_pretrained(artifact_copy, verify=False)
+
+
+def test_signature_that_does_not_fit_the_config(artifact_copy):
+    _edit_config(artifact_copy, labels=["a", "b", "c"])
+    with pytest.raises(SignatureMismatchError, match="2 classes but the config lists 3"):
+        SignRecognizer.from_pretrained(artifact_copy)
+    _edit_config(
+        artifact_copy,
+        labels=["a", "b"],
+        input={"name": "x", "dtype": "float32", "shape": [None, None, 708]},
+    )
+    with pytest.raises(SignatureMismatchError, match="promises input 'x'"):
+        SignRecognizer.from_pretrained(artifact_copy)
+    _edit_config(
+        artifact_copy,
+        input=json.loads((zoo_dir() / aslsign.DEFAULT_MODEL / "config.json").read_text())["input"],
+        preprocessing={"name": "gislr_1st", "lags": [1]},
+    )
+    with pytest.raises(SignatureMismatchError, match="472"):
+        SignRecognizer.from_pretrained(artifact_copy)

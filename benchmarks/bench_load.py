@@ -18,7 +18,6 @@ at least 1.5. Every timed file is also checked for equality (NaN positions inclu
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
 import sys
 import time
@@ -90,22 +89,18 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         frames += got.shape[0]
 
+    # Each repeat is a pass over all files per loader, as when iterating a dataset; the loaders
+    # take turns going first, so drift in machine load hits both alike.
     loaders = {"aslsign": load_sequence, "reference": kaggle_reference}
-    per_file: dict[str, list[float]] = {name: [] for name in loaders}
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for i, path in enumerate(files):
-            samples: dict[str, list[float]] = {name: [] for name in loaders}
-            for r in range(args.repeats):
-                order = ("aslsign", "reference") if (i + r) % 2 == 0 else ("reference", "aslsign")
-                for name in order:
-                    samples[name].append(_time(loaders[name], path))
-            for name in loaders:
-                per_file[name].append(statistics.median(samples[name]))
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    samples: dict[str, list[list[float]]] = {name: [] for name in loaders}
+    for r in range(args.repeats):
+        order = ("aslsign", "reference") if r % 2 == 0 else ("reference", "aslsign")
+        for name in order:
+            samples[name].append([_time(loaders[name], path) for path in files])
+    per_file = {
+        name: [statistics.median(times) for times in zip(*passes, strict=True)]
+        for name, passes in samples.items()
+    }
 
     ms = {name: 1000 * statistics.median(times) for name, times in per_file.items()}
     total = {name: 1000 * sum(times) for name, times in per_file.items()}

@@ -260,7 +260,7 @@ def test_random_bytes_file(tmp_path: Path) -> None:
 
 
 def test_directory_instead_of_file(tmp_path: Path) -> None:
-    with pytest.raises(LandmarkFileError, match="not found"):
+    with pytest.raises(LandmarkFileError, match="is a directory"):
         load_sequence(tmp_path)
 
 

@@ -28,7 +28,7 @@ LandmarkInput = Union[str, "os.PathLike[str]", np.ndarray, pa.Table, Any]
 
 _XYZ = ("x", "y", "z")
 # landmark_index of each row of a frame in the standard order (face, left_hand, pose, right_hand).
-_STANDARD_INDEX = np.concatenate([np.arange(n) for _, n in TYPE_OFFSETS.values()]).astype(np.int64)
+_STANDARD_INDEX = np.concatenate([np.arange(n) for _, n in TYPE_OFFSETS.values()]).astype(np.int16)
 
 
 def load_sequence(source: LandmarkInput) -> np.ndarray:
@@ -70,19 +70,27 @@ def _dataframe_to_table(df: Any) -> pa.Table:
 
 
 def _read_parquet(path: Path) -> pa.Table:
-    if not path.is_file():
-        raise LandmarkFileError(f"Landmark file not found: {path}")
+    # One read() into memory and a ParquetReader without pre-buffering: for landmark files
+    # (tens to hundreds of KB) this is the fastest path pyarrow offers (benchmarks/bench_load.py).
     try:
-        pf = pq.ParquetFile(path, memory_map=True)
+        with open(path, "rb") as fh:
+            data = pa.py_buffer(fh.read())
+    except FileNotFoundError as exc:
+        raise LandmarkFileError(f"Landmark file not found: {path}") from exc
+    except IsADirectoryError as exc:
+        raise LandmarkFileError(f"{path} is a directory, not a landmark file.") from exc
+    reader = pq.ParquetReader()
+    try:
+        reader.open(data, pre_buffer=False)
+        names = reader.schema_arrow.names
     except (pa.ArrowException, OSError) as exc:
         raise LandmarkFileError(
             f"{path} is not a readable parquet file ({exc}). Expected a GISLR landmark file."
         ) from exc
-    names = set(pf.schema_arrow.names)
-    _require_columns(names, str(path))
-    columns = [c for c in ("frame", "landmark_index") if c in names] + list(_XYZ)
+    _require_columns(set(names), str(path))
+    wanted = [c for c in ("frame", "landmark_index") if c in names] + list(_XYZ)
     try:
-        return pf.read(columns=columns, use_threads=True, use_pandas_metadata=False)
+        return reader.read_all(column_indices=[names.index(c) for c in wanted], use_threads=True)
     except (pa.ArrowException, OSError) as exc:
         raise LandmarkFileError(f"{path}: parquet data is corrupt ({exc}).") from exc
 
@@ -109,11 +117,9 @@ def _check_column_types(table: pa.Table, origin: str) -> None:
             raise InputShapeError(f"{origin}: column {name} has null values.")
 
 
-def _column(table: pa.Table, name: str, dtype: type) -> np.ndarray:
-    col = table.column(name)
-    if col.num_chunks == 1:
-        return col.chunk(0).to_numpy(zero_copy_only=False).astype(dtype, copy=False)
-    return col.to_numpy().astype(dtype, copy=False)
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    """A column as numpy in its own dtype; float nulls become NaN."""
+    return table.column(name).to_numpy()
 
 
 def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.ndarray:
@@ -131,7 +137,7 @@ def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.nd
         )
     xyz = np.empty((n, 3), np.float32)
     for i, c in enumerate(_XYZ):
-        xyz[:, i] = _column(table, c, np.float32)  # nulls become NaN
+        xyz[:, i] = _column(table, c)  # nulls become NaN
     order = _row_order(table, origin, path) if "frame" in names else None
     if order is not None:
         xyz = xyz[order]
@@ -139,7 +145,7 @@ def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.nd
 
 
 def _bad_frame_detail(table: pa.Table) -> str:
-    frames = _column(table, "frame", np.int64)
+    frames = _column(table, "frame")
     values, counts = np.unique(frames, return_counts=True)
     bad = np.flatnonzero(counts != NUM_LANDMARKS)
     if not len(bad):
@@ -151,18 +157,14 @@ def _bad_frame_detail(table: pa.Table) -> str:
 def _row_order(table: pa.Table, origin: str, path: Path | None) -> np.ndarray | None:
     """Row permutation that sorts frames and rows within a frame, or None when already sorted."""
     names = table.column_names
-    flat = _column(table, "frame", np.int64)
+    flat = _column(table, "frame")
     frames = flat.reshape(-1, NUM_LANDMARKS)
     first = frames[:, 0]
-    frames_sorted = bool((frames == first[:, None]).all() and (np.diff(first) > 0).all())
+    frames_sorted = bool((frames == first[:, None]).all() and (first[1:] > first[:-1]).all())
     has_index = "landmark_index" in names
     if frames_sorted and (
         not has_index
-        or bool(
-            (
-                _column(table, "landmark_index", np.int64).reshape(frames.shape) == _STANDARD_INDEX
-            ).all()
-        )
+        or bool((_column(table, "landmark_index").reshape(frames.shape) == _STANDARD_INDEX).all())
     ):
         return None  # the fast path: every Kaggle file is stored in this order
     values, counts = np.unique(flat, return_counts=True)
@@ -193,7 +195,7 @@ def _global_rows(table: pa.Table, origin: str, path: Path | None) -> np.ndarray:
             "type column to put them in order."
         )
     types = np.asarray(type_column.to_numpy(), dtype=str)
-    index = _column(table, "landmark_index", np.int64)
+    index = _column(table, "landmark_index").astype(np.int64)
     offset = np.full(len(types), -1, np.int64)
     for name, (start, _) in TYPE_OFFSETS.items():
         offset[types == name] = start

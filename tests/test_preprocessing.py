@@ -134,3 +134,17 @@ def test_config_round_trip_and_errors():
 def test_rejects_wrong_shape():
     with pytest.raises(InputShapeError, match=r"\(frames, 543, 3\)"):
         Gislr1stPreprocessor()(np.zeros((4, 543, 2), np.float32))
+
+
+def test_batch_equals_one_at_a_time(gislr_mini):
+    ds = aslsign.GislrDataset(gislr_mini)
+    seqs = [r.load() for r in ds.records[:10]]
+    seqs.append(np.full((4, 543, 3), np.nan, np.float32))  # nothing detected
+    seqs.append(random_sequence(np.random.default_rng(5), 500))  # longer than max_len
+    pre = Gislr1stPreprocessor()
+    features, lengths = pre.batch(seqs)
+    singles = [pre(s) for s in seqs]
+    assert list(lengths) == [len(s) for s in singles] and lengths[-2] == 0 and lengths[-1] == 384
+    np.testing.assert_allclose(features, pre.pad_batch(singles), rtol=1e-5, atol=1e-5)
+    with pytest.raises(InputShapeError):
+        pre.batch([])

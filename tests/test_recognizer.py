@@ -82,10 +82,16 @@ def test_result_object(rec, held_out):
 def test_predict_batch_equals_predict(rec, held_out):
     records = list(held_out)[:20]
     single = [rec.predict(r.path) for r in records]
-    batch = rec.predict_batch([r.path for r in records], batch_size=7)
-    for a, b in zip(single, batch, strict=True):
-        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-5)
-        assert a.label == b.label
+    paths = [r.path for r in records]
+    # several windows of 8 * batch_size, frame budgets that split batches, and the defaults
+    for kwargs in ({"batch_size": 2, "max_batch_frames": 40}, {"batch_size": 7}, {}):
+        batch = rec.predict_batch(paths, **kwargs)
+        assert [b.num_frames for b in batch] == [a.num_frames for a in single]
+        for a, b in zip(single, batch, strict=True):
+            np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-5)
+            assert a.label == b.label
+    with pytest.raises(ValueError, match="max_batch_frames"):
+        rec.predict_batch(paths, max_batch_frames=0)
 
 
 def test_all_nan_sequence_returns_no_detection(rec):

@@ -54,6 +54,10 @@ class Preprocessor(Protocol):
         """(frames, 543, 3) float32 landmarks -> (frames', *num_features) float32 model input."""
         ...
 
+    def batch(self, sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Preprocess several sequences into one padded batch; also return their lengths."""
+        ...
+
     def pad_batch(self, sequences: Sequence[np.ndarray]) -> np.ndarray:
         """Stack preprocessed sequences of different lengths into one padded batch."""
         ...
@@ -63,12 +67,13 @@ class Preprocessor(Protocol):
         ...
 
 
-def _nan_mean(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+def _nan_mean(x: np.ndarray) -> np.ndarray:
+    """Mean over the last axis ignoring NaN (NaN where nothing is valid), keepdims."""
     valid = ~np.isnan(x)
-    total = np.where(valid, x, 0.0).sum(axis=axis, keepdims=True, dtype=np.float32)
-    count = valid.sum(axis=axis, keepdims=True, dtype=np.float32)
+    total = np.where(valid, x, 0.0).sum(axis=-1, keepdims=True, dtype=np.float32)
+    count = valid.sum(axis=-1, keepdims=True, dtype=np.float32)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return total / count  # NaN where nothing was valid
+        return total / count
 
 
 def _check_landmarks(landmarks: np.ndarray) -> np.ndarray:
@@ -104,6 +109,7 @@ class Gislr1stPreprocessor:
     nan_fill: float = 0.0
     pad_value: float = -100.0
     points: np.ndarray = field(init=False, repr=False, compare=False)
+    _gather: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         unknown = [g for g in self.groups if g not in GROUPS]
@@ -116,6 +122,7 @@ class Gislr1stPreprocessor:
             raise ConfigError(f"preprocessing.max_len must be >= 1, got {self.max_len}.")
         points = np.array([i for g in self.groups for i in GROUPS[g]], dtype=np.intp)
         object.__setattr__(self, "points", points)
+        object.__setattr__(self, "_gather", np.append(points, self.center_landmark))
         object.__setattr__(self, "groups", tuple(self.groups))
         object.__setattr__(self, "lags", tuple(int(k) for k in self.lags))
 
@@ -128,39 +135,60 @@ class Gislr1stPreprocessor:
         return (self.num_points * 2 * (1 + len(self.lags)),)
 
     def __call__(self, landmarks: np.ndarray) -> np.ndarray:
-        x = _check_landmarks(landmarks)
-        if self.drop_empty_frames:
-            detected = ~np.isnan(x).all(axis=(1, 2))
-            if not detected.all():
-                x = x[detected]
-        frames = x.shape[0]
-        if frames == 0:
-            return np.zeros((0, *self.num_features), np.float32)
-        center = _nan_mean(x[:, [self.center_landmark]], axis=(0, 1))  # (1, 1, 3)
-        center = np.where(np.isnan(center), np.float32(self.center_fallback), center)
-        pts = x[:, self.points] - center  # (T, P, 3)
+        features, lengths = self.batch([landmarks])
+        return features[0, : lengths[0]]
+
+    def batch(self, sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Features of several sequences at once, vectorised over the batch.
+
+        Returns ``(features, lengths)``: float32 ``(batch, frames, 708)`` padded with
+        ``pad_value`` after each sequence's ``lengths[i]`` frames (0 when nothing was detected).
+        Equal (to float32 rounding) to calling the pipeline on each sequence and ``pad_batch``.
+        """
+        if not len(sequences):
+            raise InputShapeError("Cannot preprocess an empty list of sequences.")
+        gather = self._gather
+        kept = []
+        for landmarks in sequences:
+            x = _check_landmarks(landmarks)
+            if self.drop_empty_frames:
+                detected = ~np.isnan(x).all(axis=(1, 2))
+                if not detected.all():
+                    x = x[detected]
+            kept.append(x[:, gather, :2])  # (T, points + centre, xy): z is never used
+        full = np.array([len(k) for k in kept])
+        # coordinate-major (B, xy, T, points) so that every reduction runs over contiguous memory
+        sel = np.full((len(kept), 2, int(full.max()), len(gather)), np.nan, np.float32)
+        for i, k in enumerate(kept):
+            sel[i, :, : len(k)] = k.transpose(2, 0, 1)
+        # padding frames are NaN, so the nan-means below only see each sequence's own frames
+        center = _nan_mean(sel[..., -1])[..., None]  # (B, 2, 1, 1)
+        center[np.isnan(center)] = self.center_fallback
+        pts = sel[..., :-1] - center
         with np.errstate(invalid="ignore"):
-            std = np.sqrt(_nan_mean(pts * pts, axis=(0, 1)))
+            std = np.sqrt(_nan_mean((pts * pts).reshape(*pts.shape[:2], -1)))[..., None]
+        lengths = np.minimum(full, self.max_len)
+        frames = int(lengths.max(initial=0))
         with np.errstate(invalid="ignore", divide="ignore"):
-            pts = pts[: self.max_len, :, :2] / std[..., :2]
-        frames = pts.shape[0]
-        parts = [pts.reshape(frames, -1)]
-        for lag in self.lags:
-            diff = np.zeros_like(pts)
+            pts = pts[:, :, :frames] / std
+        pts = pts.transpose(0, 2, 3, 1)  # (B, T, points, xy): channels [p0.x, p0.y, p1.x, ...]
+        batch, width = len(kept), pts.shape[2] * 2
+        out = np.zeros((batch, frames, *self.num_features), np.float32)
+        out[:, :, :width] = pts.reshape(batch, frames, width)
+        for j, lag in enumerate(self.lags, start=1):
             if frames > lag:
-                diff[:-lag] = pts[lag:] - pts[:-lag]
-            parts.append(diff.reshape(frames, -1))
-        out = np.concatenate(parts, axis=1)
-        np.nan_to_num(
-            out, copy=False, nan=self.nan_fill, posinf=self.nan_fill, neginf=self.nan_fill
-        )
-        return out
+                diff = pts[:, lag:] - pts[:, :-lag]
+                out[:, : frames - lag, j * width : (j + 1) * width] = diff.reshape(batch, -1, width)
+        out[~np.isfinite(out)] = self.nan_fill  # also the lag of a frame against padding
+        for i, n in enumerate(lengths):
+            out[i, n:] = self.pad_value
+        return out, lengths
 
     def pad_batch(self, sequences: Sequence[np.ndarray]) -> np.ndarray:
         return _pad(sequences, self.num_features, self.pad_value)
 
     def to_config(self) -> dict[str, Any]:
-        cfg = {k: v for k, v in asdict(self).items() if k != "points"}
+        cfg = {k: v for k, v in asdict(self).items() if k not in ("points", "_gather")}
         cfg["groups"] = list(self.groups)
         cfg["lags"] = list(self.lags)
         return {"name": self.name, **cfg}
@@ -178,6 +206,10 @@ class RawPreprocessor:
 
     def __call__(self, landmarks: np.ndarray) -> np.ndarray:
         return _check_landmarks(landmarks)
+
+    def batch(self, sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        seqs = [self(s) for s in sequences]
+        return self.pad_batch(seqs), np.array([len(s) for s in seqs])
 
     def pad_batch(self, sequences: Sequence[np.ndarray]) -> np.ndarray:
         return _pad(sequences, self.num_features, float("nan"))

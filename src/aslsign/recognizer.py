@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -161,9 +161,11 @@ class SignRecognizer:
         has ``label None``, ``score 0.0``, empty ``top_k`` and all-zero ``probabilities``; the
         model is not run on it.
         """
-        raw = load_sequence(landmarks)
+        return self._predict_raw(load_sequence(landmarks), top_k)
+
+    def _predict_raw(self, raw: np.ndarray, top_k: int | None) -> SignResult:
         features = self.preprocessor(raw)
-        if not _has_signal(raw, features):
+        if not _has_signal(raw, len(features)):
             return self._empty(raw)
         x = features[None] if self._batched else features
         probs = self._run(x).reshape(-1)
@@ -175,47 +177,83 @@ class SignRecognizer:
         *,
         top_k: int | None = None,
         batch_size: int = 32,
+        max_batch_frames: int = 512,
         progress: bool = False,
     ) -> list[SignResult]:
         """Recognise many sequences; results come in input order.
 
-        Sequences are grouped by length and run ``batch_size`` at a time in one interpreter call
-        each (padded frames are masked by the model), which is much faster per sequence than
-        calling :meth:`predict` in a loop. Models without a batch axis (Kaggle submissions) run
-        one sequence per call.
+        Sequences are taken a window of ``8 * batch_size`` at a time and sorted by length; each
+        interpreter call gets up to ``batch_size`` of them and at most ``max_batch_frames``
+        padded frames (long sequences go in small batches: attention memory grows with
+        frames squared). Padded frames are masked by the model, so results equal
+        :meth:`predict`'s. The next batch is preprocessed while the interpreter runs the current
+        one. Models without a batch axis (Kaggle submissions) run one sequence per call.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-        items: Any = sequences
+        if batch_size < 1 or max_batch_frames < 1:
+            raise ValueError(
+                f"batch_size and max_batch_frames must be >= 1, got {batch_size} and "
+                f"{max_batch_frames}."
+            )
+        results: list[SignResult] = []
+        bar = None
         if progress:
             from tqdm.auto import tqdm
 
-            items = tqdm(sequences, desc="predicting", unit="seq")
-        raws: list[np.ndarray] = []
-        feats: list[np.ndarray] = []
-        for s in items:
-            raw = load_sequence(s)
-            raws.append(raw)
-            feats.append(self.preprocessor(raw))
-        results: list[SignResult | None] = [None] * len(raws)
-        todo = []
-        for i, (raw, f) in enumerate(zip(raws, feats, strict=True)):
-            if _has_signal(raw, f):
-                todo.append(i)
-            else:
-                results[i] = self._empty(raw)
+            bar = tqdm(desc="predicting", unit="seq")
+        window: list[np.ndarray] = []
+        for s in sequences:
+            window.append(load_sequence(s))
+            if len(window) == 8 * batch_size:
+                results += self._predict_window(window, top_k, batch_size, max_batch_frames)
+                window = []
+                if bar is not None:
+                    bar.update(8 * batch_size)
+        if window:
+            results += self._predict_window(window, top_k, batch_size, max_batch_frames)
+        if bar is not None:
+            bar.update(len(window))
+            bar.close()
+        return results
+
+    def _predict_window(
+        self, raws: list[np.ndarray], top_k: int | None, batch_size: int, max_batch_frames: int
+    ) -> list[SignResult]:
         if not self._batched:
-            for i in todo:
-                probs = self._run(feats[i]).reshape(-1)
-                results[i] = self._result(probs, raws[i], len(feats[i]), top_k)
-        else:
-            todo.sort(key=lambda i: len(feats[i]))
-            for start in range(0, len(todo), batch_size):
-                chunk = todo[start : start + batch_size]
-                batch = self.preprocessor.pad_batch([feats[i] for i in chunk])
-                probs = self._run(batch).reshape(len(chunk), -1)
-                for row, i in enumerate(chunk):
-                    results[i] = self._result(probs[row], raws[i], len(feats[i]), top_k)
+            return [self._predict_raw(raw, top_k) for raw in raws]
+        results: list[SignResult | None] = [None] * len(raws)
+        max_len = getattr(self.preprocessor, "max_len", None) or 1 << 30
+        length = [min(len(r), max_len) for r in raws]
+        order = sorted(range(len(raws)), key=length.__getitem__)
+        chunks: list[list[int]] = [[]]
+        for i in order:  # at most batch_size sequences and max_batch_frames padded frames
+            if (
+                len(chunks[-1]) == batch_size
+                or (len(chunks[-1]) + 1) * length[i] > max_batch_frames
+            ):
+                chunks.append([])
+            chunks[-1].append(i)
+        chunks = [c for c in chunks if c]
+
+        def collect(chunk: list[int], lengths: np.ndarray, probs: Future | None) -> None:
+            out = probs.result().reshape(len(chunk), -1) if probs is not None else None
+            for row, (i, n) in enumerate(zip(chunk, lengths, strict=True)):
+                raw = raws[i]
+                if out is None or not _has_signal(raw, n):
+                    results[i] = self._empty(raw)
+                else:
+                    results[i] = self._result(out[row], raw, int(n), top_k)
+
+        # inference (which releases the GIL) overlaps with preprocessing the next chunk
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = None
+            for chunk in chunks:
+                features, lengths = self.preprocessor.batch([raws[i] for i in chunk])
+                future = pool.submit(self._run, features) if lengths.any() else None
+                if pending is not None:
+                    collect(*pending)
+                pending = (chunk, lengths, future)
+            if pending is not None:
+                collect(*pending)
         return [r for r in results if r is not None]
 
     def _run(self, x: np.ndarray) -> np.ndarray:
@@ -259,9 +297,9 @@ class SignRecognizer:
         )
 
 
-def _has_signal(raw: np.ndarray, features: np.ndarray) -> bool:
+def _has_signal(raw: np.ndarray, frames_used: int) -> bool:
     """False for input in which no landmark was detected (or nothing is left to classify)."""
-    return len(features) > 0 and not bool(np.isnan(raw).all())
+    return frames_used > 0 and not bool(np.isnan(raw).all())
 
 
 def _check_signature(model: LiteRTModel, config: ModelConfig, features: tuple[int, ...]) -> bool:

@@ -47,6 +47,11 @@ def _import_interpreter(backend: str) -> Any:
     raise BackendNotAvailableError(f"Unknown backend {backend!r}; choose one of {BACKENDS}.")
 
 
+def default_num_threads() -> int:
+    """Interpreter threads when none are asked for: the machine's cores, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def available_backends() -> list[str]:
     """The backends that import on this machine, in preference order."""
     found = []
@@ -109,6 +114,9 @@ class LiteRTModel:
         if not self.path.is_file():
             raise ModelFileError(f"Model file not found: {self.path}")
         self.backend, interpreter_cls = _resolve_backend(backend)
+        if num_threads is None:
+            num_threads = default_num_threads()
+        self.num_threads = num_threads
         try:
             self._interpreter = interpreter_cls(model_path=str(self.path), num_threads=num_threads)
         except (ValueError, RuntimeError) as exc:

@@ -18,7 +18,6 @@ from aslsign.errors import (
     ModelNotFoundError,
     SignatureMismatchError,
 )
-from aslsign.io import read_examples
 from aslsign.registry import zoo_dir
 
 
@@ -38,15 +37,6 @@ def held_out(gislr_mini):
     return aslsign.GislrDataset(gislr_mini).subset(participants=unseen)
 
 
-def test_default_model_is_bundled_and_listed():
-    assert aslsign.DEFAULT_MODEL in aslsign.list_models()
-    assert aslsign.is_model(aslsign.DEFAULT_MODEL)
-    for name in aslsign.list_models():
-        config = aslsign.ModelConfig.load(zoo_dir() / name / "config.json")
-        assert config.name == name
-        assert (zoo_dir() / name / "README.md").is_file()
-
-
 def test_default_model_knows_hello_and_thankyou(rec):
     assert rec.labels == ("hello", "thankyou")
 
@@ -57,13 +47,6 @@ def test_accuracy_on_unseen_signers(rec, held_out):
     accuracy = np.mean([res.label == r.sign for res, r in zip(results, records, strict=True)])
     assert len(records) >= 60
     assert accuracy >= 0.95, f"accuracy on unseen signers {accuracy:.3f}"
-
-
-def test_bundled_examples_are_recognised(rec):
-    examples = read_examples(zoo_dir() / aslsign.DEFAULT_MODEL / "examples.json")
-    assert set(examples) == {"hello", "thankyou"}
-    for sign, seq in examples.items():
-        assert rec.predict(seq).label == sign
 
 
 def test_result_object(rec, held_out):

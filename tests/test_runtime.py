@@ -31,6 +31,7 @@ def test_tflite_runtime_explains_its_numpy_limit():
         LiteRTModel(MODEL, backend="tflite_runtime")
 
 
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 @pytest.mark.parametrize("backend", ["tensorflow"])
 def test_other_backends_agree(backend):
     if backend not in available_backends():

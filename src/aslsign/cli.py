@@ -165,7 +165,7 @@ def _info(args: argparse.Namespace) -> int:
         ("input", f"{c.input.name} {c.input.dtype} {list(c.input.shape)}"),
         ("output", f"{c.output.name} {c.output.dtype} {list(c.output.shape)} ({c.output_kind})"),
         ("preprocessing", json.dumps(c.preprocessing)),
-        ("backend", rec._model.backend if rec._model else None),
+        ("backend", rec.backend),
         ("license", c.license),
     ]
     val = c.metrics.get("validation")

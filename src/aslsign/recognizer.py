@@ -152,7 +152,13 @@ class SignRecognizer:
     # ------------------------------------------------------------------ inference
     @property
     def labels(self) -> tuple[str, ...]:
+        """Class names in model output order."""
         return self.config.labels
+
+    @property
+    def backend(self) -> str | None:
+        """The interpreter backend in use (None once closed)."""
+        return self._model.backend if self._model is not None else None
 
     def predict(self, landmarks: LandmarkInput, *, top_k: int | None = None) -> SignResult:
         """Recognise the sign in one sequence (a parquet path, table or (frames, 543, 3) array).

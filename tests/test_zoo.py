@@ -1,0 +1,36 @@
+"""Every bundled zoo model, checked the same way (a new entry is tested for free)."""
+
+from __future__ import annotations
+
+import pytest
+
+import aslsign
+from aslsign.config import sha256_file
+from aslsign.io import read_examples
+from aslsign.registry import zoo_dir
+
+
+@pytest.mark.parametrize("name", aslsign.list_models())
+def test_zoo_entry(name):
+    root = zoo_dir() / name
+    config = aslsign.ModelConfig.load(root / "config.json")
+    assert config.name == name
+    assert config.model_sha256 == sha256_file(root / "model.tflite")
+    assert (root / "model.tflite").stat().st_size < 5 * 2**20
+    card = (root / "README.md").read_text()
+    assert all(label in card for label in config.labels), "the card must list the labels"
+    assert config.license and config.training.get("recipe")
+    validation = config.metrics["validation"]
+    assert f"{validation['top1']:.4f}" in card, "the card must show the measured accuracy"
+    with aslsign.SignRecognizer.from_pretrained(name) as rec:
+        assert rec.labels == config.labels
+        if (root / "examples.json").is_file():
+            for label, seq in read_examples(root / "examples.json").items():
+                assert rec.predict(seq).label == label
+
+
+def test_registry_lists_only_complete_entries():
+    assert aslsign.DEFAULT_MODEL in aslsign.list_models()
+    assert not aslsign.is_model("zoo")
+    for name in aslsign.list_models():
+        assert aslsign.is_model(name)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._util import read_json
 from .errors import ConfigError
 
 __all__ = ["FORMAT_VERSION", "ModelConfig", "TensorSpec", "sha256_file"]
@@ -110,13 +111,7 @@ class ModelConfig:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ModelConfig:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"No config.json at {path}.")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
+        data = read_json(path, ConfigError, "config.json")
         return cls.from_dict(data, source=str(path))
 
     def to_dict(self) -> dict[str, Any]:

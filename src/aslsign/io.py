@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ._util import read_json
 from .errors import EmptySequenceError, InputShapeError, LandmarkFileError
 from .landmarks import NUM_LANDMARKS, TYPE_OFFSETS
 
@@ -348,15 +349,7 @@ def read_examples(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     Model artifacts made by the recipes may ship one averaged prototype sequence per sign there
     (``aslsign predict --example`` runs them).
     """
-    import json
-
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise LandmarkFileError(f"No examples file at {path}.") from exc
-    except json.JSONDecodeError as exc:
-        raise LandmarkFileError(f"{path} is not valid JSON: {exc}") from exc
+    data = read_json(path, LandmarkFileError, "examples file")
     return {
         str(name): _from_array(np.array(frames, dtype=np.float64))  # null -> nan
         for name, frames in data.items()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from . import preprocessing
+from ._util import read_json
 from .config import ModelConfig, TensorSpec, sha256_file
 from .errors import ConfigError, ModelFileError, SignatureMismatchError
 from .io import LandmarkInput, load_sequence
@@ -345,13 +345,7 @@ def _check_signature(model: LiteRTModel, config: ModelConfig, features: tuple[in
 def read_label_map(label_map: PathLike | dict[str, int]) -> tuple[str, ...]:
     """Labels in output order from a ``{sign: index}`` mapping or its JSON file."""
     if not isinstance(label_map, dict):
-        path = Path(label_map)
-        try:
-            label_map = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"Label map not found: {path}") from exc
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"Label map {path} is not valid JSON: {exc}") from exc
+        label_map = read_json(label_map, ConfigError, "label map")
     if not isinstance(label_map, dict) or not label_map:
         raise ConfigError("A label map must be a non-empty JSON object {sign: output index}.")
     indices = sorted(label_map.values())

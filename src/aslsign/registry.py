@@ -106,11 +106,11 @@ def _download(
             token=token,
             allow_patterns=[*ARTIFACT_FILES, *_OPTIONAL_FILES],
         )
-    except LocalEntryNotFoundError as exc:
+    except (LocalEntryNotFoundError, HfHubHTTPError) as exc:
         raise ModelNotFoundError(
-            f"{repo!r} is not in the local hub cache and downloading is off "
-            f"(local_files_only or HF_HUB_OFFLINE): {exc}"
+            f"Cannot find model {repo!r}: it is no local path and no bundled model "
+            f"({', '.join(list_models())}), so it was taken as a Hugging Face repo id, which "
+            f"could not be fetched{' (offline: local_files_only)' if local_files_only else ''}: "
+            f"{str(exc).splitlines()[0]}"
         ) from exc
-    except HfHubHTTPError as exc:
-        raise ModelNotFoundError(f"Cannot download {repo!r} from the hub: {exc}") from exc
     return Path(local)

@@ -259,6 +259,7 @@ def model_card(config: ModelConfig, command: str) -> str:
         "",
         "```python",
         "from aslsign import SignRecognizer",
+        "",
         f'rec = SignRecognizer.from_pretrained("{config.name}")',
         'print(rec.predict("sequence.parquet").label)',
         "```",
@@ -423,6 +424,7 @@ def train_and_export(
             write_examples(tmp / "examples.json", protos)
         if out.exists():
             shutil.rmtree(out)
+        tmp.chmod(0o755)  # mkdtemp made it private
         tmp.rename(out)
     finally:
         if tmp.exists():

@@ -21,8 +21,11 @@ with the exported TFLite model through ``aslsign.SignRecognizer``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
 
 if __package__ in (None, ""):  # run as a script: make `training_recipes` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

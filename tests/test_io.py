@@ -489,3 +489,18 @@ def test_dataset_on_synthetic_folder(tmp_path: Path) -> None:
     [(record, got)] = list(ds.iter_sequences())
     assert record.participant_id == 7 and record.sign == "hello"
     np.testing.assert_array_equal(got, arr)
+
+
+def test_all_null_coordinate_column_is_nan() -> None:
+    n = 2 * NUM_LANDMARKS
+    table = pa.table(
+        {
+            "frame": np.repeat([3, 4], NUM_LANDMARKS).astype(np.int16),
+            "x": pa.nulls(n),
+            "y": np.zeros(n),
+            "z": np.ones(n),
+        }
+    )
+    out = load_sequence(table)
+    assert out.shape == (2, NUM_LANDMARKS, 3)
+    assert np.isnan(out[..., 0]).all() and (out[..., 1] == 0).all() and (out[..., 2] == 1).all()

@@ -138,7 +138,8 @@ def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.nd
         )
     xyz = np.empty((n, 3), np.float32)
     for i, c in enumerate(_XYZ):
-        xyz[:, i] = _column(table, c)  # nulls become NaN
+        column = table.column(c)
+        xyz[:, i] = np.nan if pa.types.is_null(column.type) else column.to_numpy()  # null -> NaN
     order = _row_order(table, origin, path) if "frame" in names else None
     if order is not None:
         xyz = xyz[order]

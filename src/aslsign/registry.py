@@ -101,7 +101,7 @@ def _download(
         local = snapshot_download(
             repo,
             revision=revision,
-            cache_dir=cache_dir,
+            cache_dir=None if cache_dir is None else Path(cache_dir),
             local_files_only=local_files_only,
             token=token,
             allow_patterns=[*ARTIFACT_FILES, *_OPTIONAL_FILES],

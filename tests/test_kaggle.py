@@ -175,3 +175,34 @@ def test_model_whose_input_is_not_named_inputs(label_map_file, tmp_path):
         SignRecognizer.from_kaggle(tiny, {"a": 0, "b": 1, "c": 2})
     with pytest.raises(SignatureMismatchError):
         SignRecognizer.from_pretrained(tiny, label_map={"a": 0, "b": 1, "c": 2})
+
+
+def test_cli_predicts_with_a_kaggle_model(kaggle_tflite, label_map_file, gallery_files):
+    import subprocess
+    import sys
+
+    labels = read_label_map(label_map_file)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aslsign.cli",
+            "predict",
+            *map(str, gallery_files[:3]),
+            "--model",
+            str(kaggle_tflite),
+            "--label-map",
+            str(label_map_file),
+            "--json",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    for row, path in zip(rows, gallery_files[:3], strict=True):
+        probs = direct(kaggle_tflite, reference_load(path))
+        assert row["label"] == labels[int(np.argmax(probs))]
+        assert row["score"] == pytest.approx(float(probs.max()), rel=1e-5)

@@ -25,6 +25,8 @@ from .results import SignResult
 
 __all__ = ["main"]
 
+_FILES_PER_STEP = 256
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -48,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--label-map", type=Path, help="label map JSON for a Kaggle .tflite model")
     pr.add_argument("--top-k", type=int, default=3, help="classes to list per file")
     pr.add_argument("--json", action="store_true", help="one JSON object per line")
-    pr.add_argument("--batch-size", type=int, default=64)
+    pr.add_argument("--batch-size", type=int, default=32, help="sequences per interpreter call")
     pr.add_argument("--threads", type=int, default=None, help="interpreter threads")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -80,21 +82,28 @@ def _predict(args: argparse.Namespace) -> int:
     if not args.files and not args.example:
         print("aslsign predict: give landmark files, or --example", file=sys.stderr)
         return 2
-    if args.top_k < 1:
-        print("aslsign predict: --top-k must be >= 1", file=sys.stderr)
+    if args.top_k < 1 or args.batch_size < 1:
+        print("aslsign predict: --top-k and --batch-size must be >= 1", file=sys.stderr)
         return 2
-    rec = SignRecognizer.from_pretrained(
+    with SignRecognizer.from_pretrained(
         args.model, top_k=args.top_k, num_threads=args.threads, label_map=args.label_map
-    )
-    inputs: list[tuple[str, Path | np.ndarray]] = []
-    if args.example:
-        examples = Path(rec.source or "") / "examples.json"
-        if not examples.is_file():
-            print(f"aslsign predict: model {args.model} ships no examples.json", file=sys.stderr)
-            return 2
-        inputs += [(f"example:{k}", v) for k, v in read_examples(examples).items()]
-    inputs += [(str(f), f) for f in args.files]
+    ) as rec:
+        inputs: list[tuple[str, Path | np.ndarray]] = []
+        if args.example:
+            examples = Path(rec.source or "") / "examples.json"
+            if not examples.is_file():
+                print(
+                    f"aslsign predict: model {args.model} ships no examples.json", file=sys.stderr
+                )
+                return 2
+            inputs += [(f"example:{k}", v) for k, v in read_examples(examples).items()]
+        inputs += [(str(f), f) for f in args.files]
+        return _predict_inputs(rec, inputs, args)
 
+
+def _predict_inputs(
+    rec: SignRecognizer, inputs: list[tuple[str, Path | np.ndarray]], args: argparse.Namespace
+) -> int:
     bar = None
     if len(inputs) > 1 and not args.quiet:
         from tqdm.auto import tqdm
@@ -104,21 +113,21 @@ def _predict(args: argparse.Namespace) -> int:
     width = max(len(name) for name, _ in inputs)
     if not args.json:
         _emit(f"{'file':<{width}}  {'label':<16} {'score':>6}  top-{args.top_k}", bar)
-    with rec:
-        for start in range(0, len(inputs), args.batch_size):
-            chunk = inputs[start : start + args.batch_size]
-            loaded, names = [], []
-            for name, src in chunk:
-                try:
-                    loaded.append(load_sequence(src))
-                    names.append(name)
-                except AslSignError as exc:
-                    failures += 1
-                    _emit_error(name, exc, args.json, bar)
-            for name, result in zip(names, rec.predict_batch(loaded), strict=True):
-                _emit(_format(name, result, args.json, width), bar)
-            if bar is not None:
-                bar.update(len(chunk))
+    for start in range(0, len(inputs), _FILES_PER_STEP):  # bounded memory, steady progress
+        chunk = inputs[start : start + _FILES_PER_STEP]
+        loaded, names = [], []
+        for name, src in chunk:
+            try:
+                loaded.append(load_sequence(src))
+                names.append(name)
+            except AslSignError as exc:
+                failures += 1
+                _emit_error(name, exc, args.json, bar)
+        results = rec.predict_batch(loaded, batch_size=args.batch_size)
+        for name, result in zip(names, results, strict=True):
+            _emit(_format(name, result, args.json, width), bar)
+        if bar is not None:
+            bar.update(len(chunk))
     if bar is not None:
         bar.close()
     return 1 if failures else 0

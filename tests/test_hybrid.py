@@ -75,7 +75,7 @@ def test_export_parity_on_real_sequences(hybrid, gislr_mini, tmp_path):
 def test_recipe_trains_and_exports_an_artifact(hybrid, gislr_mini, tmp_path):
     import aslsign
 
-    out = tmp_path / "artifact"
+    out = tmp_path / "runs" / "artifact"  # parent does not exist yet
     metrics = hybrid.main(
         [
             "--data",

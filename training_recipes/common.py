@@ -374,7 +374,8 @@ def train_and_export(
 
     out = Path(args.out)
     name = args.name or out.name
-    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent if out.parent.exists() else None))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))  # renamed to out when done
     try:
         training = {
             "recipe": recipe,

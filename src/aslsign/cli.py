@@ -157,7 +157,8 @@ def _format(name: str, r: SignResult, as_json: bool, width: int) -> str:
 
 
 def _info(args: argparse.Namespace) -> int:
-    rec = SignRecognizer.from_pretrained(args.model, label_map=args.label_map)
+    with SignRecognizer.from_pretrained(args.model, label_map=args.label_map) as rec:
+        backend = rec.backend
     c = rec.config
     if args.json:
         print(json.dumps(c.to_dict(), indent=2, sort_keys=True))
@@ -174,7 +175,7 @@ def _info(args: argparse.Namespace) -> int:
         ("input", f"{c.input.name} {c.input.dtype} {list(c.input.shape)}"),
         ("output", f"{c.output.name} {c.output.dtype} {list(c.output.shape)} ({c.output_kind})"),
         ("preprocessing", json.dumps(c.preprocessing)),
-        ("backend", rec.backend),
+        ("backend", backend),
         ("license", c.license),
     ]
     val = c.metrics.get("validation")
@@ -187,7 +188,6 @@ def _info(args: argparse.Namespace) -> int:
         )
     for key, value in rows:
         print(f"{key:>14}: {value}")
-    rec.close()
     return 0
 
 

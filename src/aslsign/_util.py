@@ -19,3 +19,26 @@ def read_json(path: str | os.PathLike[str], error: type[AslSignError], what: str
         raise error(f"No {what} at {path}.") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise error(f"{what} {path} is not valid JSON: {exc}") from exc
+
+
+def read_index_map(
+    source: str | os.PathLike[str] | dict[str, int], error: type[AslSignError], what: str
+) -> tuple[str, ...]:
+    """Names in index order from a ``{name: index}`` mapping or its JSON file.
+
+    The indices must be exactly ``0 .. len - 1``, each once (a Kaggle label or character map).
+    """
+    mapping = source if isinstance(source, dict) else read_json(source, error, what)
+    if not isinstance(mapping, dict) or not mapping:
+        raise error(f"A {what} must be a non-empty JSON object {{name: output index}}.")
+    try:
+        by_index = {int(v): str(k) for k, v in mapping.items()}
+    except (TypeError, ValueError) as exc:
+        raise error(f"A {what} maps names to integer indices; got {exc}.") from exc
+    if sorted(by_index) != list(range(len(mapping))):
+        indices = sorted(int(v) for v in mapping.values())
+        raise error(
+            f"{what.capitalize()} indices must be 0..{len(mapping) - 1}, each once; got "
+            f"{indices[:10]}..."
+        )
+    return tuple(by_index[i] for i in range(len(by_index)))

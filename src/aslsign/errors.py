@@ -16,7 +16,9 @@ __all__ = [
     "LandmarkFileError",
     "ModelFileError",
     "ModelNotFoundError",
+    "SequenceNotFoundError",
     "SignatureMismatchError",
+    "WrongTaskError",
 ]
 
 
@@ -54,3 +56,11 @@ class ModelNotFoundError(AslSignError, LookupError):
 
 class BackendNotAvailableError(AslSignError, ImportError):
     """No usable LiteRT / TFLite interpreter is installed (or the one asked for is not)."""
+
+
+class SequenceNotFoundError(AslSignError, LookupError):
+    """A ``sequence_id`` is not in the landmark file or table it was looked for in."""
+
+
+class WrongTaskError(ConfigError):
+    """A model was loaded into the recogniser of another task (the message names the right one)."""

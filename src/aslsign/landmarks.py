@@ -23,6 +23,7 @@ import numpy as np
 
 __all__ = [
     "ARM_POSE",
+    "ASLFR_COLUMNS",
     "FACE",
     "GROUPS",
     "HANDS",
@@ -155,6 +156,16 @@ def _mirror_permutation() -> np.ndarray:
     perm.setflags(write=False)
     return perm
 
+
+def _aslfr_columns() -> tuple[str, ...]:
+    names = [f"{t}_{i}" for t, (_, n) in TYPE_OFFSETS.items() for i in range(n)]
+    return tuple(f"{c}_{name}" for c in "xyz" for name in names)
+
+
+#: The 1,629 coordinate columns of a Kaggle ASLFR (fingerspelling) parquet file, in file order:
+#: ``x_face_0 ... x_right_hand_20``, then the same for ``y`` and ``z``. Column ``k`` holds
+#: coordinate ``k // 543`` of landmark row ``k % 543``.
+ASLFR_COLUMNS: tuple[str, ...] = _aslfr_columns()
 
 #: Row permutation that swaps the left and right side (an involution: MIRROR[MIRROR] == identity).
 MIRROR: np.ndarray = _mirror_permutation()

@@ -1,4 +1,4 @@
-"""Loading landmark sequences: GISLR parquet files, tables, arrays, and GISLR-style folders.
+"""GISLR (isolated signs) landmarks: long-format parquet files, tables, arrays, and folders.
 
 Everything converges on one representation: a float32 array of shape ``(frames, 543, 3)``
 holding x, y, z per landmark in the MediaPipe Holistic order of :mod:`aslsign.landmarks`, with
@@ -7,25 +7,30 @@ NaN where a landmark was not detected, frames in ascending ``frame`` order.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ._util import read_json
-from .errors import EmptySequenceError, InputShapeError, LandmarkFileError
-from .landmarks import NUM_LANDMARKS, TYPE_OFFSETS
+from .._util import read_json
+from ..errors import EmptySequenceError, InputShapeError, LandmarkFileError
+from ..landmarks import NUM_LANDMARKS, TYPE_OFFSETS
+from ._common import (
+    LandmarkInput,
+    RecordDataset,
+    check_numeric,
+    dataframe_to_table,
+    float_column,
+    from_array,
+    is_dataframe,
+    progress_bar,
+)
 
-__all__ = ["GislrDataset", "GislrRecord", "LandmarkInput", "load_sequence"]
-
-#: Anything :func:`load_sequence` accepts.
-LandmarkInput = Union[str, "os.PathLike[str]", np.ndarray, pa.Table, Any]
+__all__ = ["GislrDataset", "GislrRecord", "load_sequence", "read_examples"]
 
 _XYZ = ("x", "y", "z")
 # landmark_index of each row of a frame in the standard order (face, left_hand, pose, right_hand).
@@ -57,17 +62,9 @@ def load_sequence(source: LandmarkInput) -> np.ndarray:
         return _from_table(_read_parquet(path), origin=str(path), path=path)
     if isinstance(source, pa.Table):
         return _from_table(source, origin="table")
-    if _is_dataframe(source):
-        return _from_table(_dataframe_to_table(source), origin="DataFrame")
-    return _from_array(source)
-
-
-def _is_dataframe(obj: Any) -> bool:
-    return type(obj).__name__ == "DataFrame" and hasattr(obj, "columns") and hasattr(obj, "iloc")
-
-
-def _dataframe_to_table(df: Any) -> pa.Table:
-    return pa.table({str(c): np.asarray(df[c]) for c in df.columns})
+    if is_dataframe(source):
+        return _from_table(dataframe_to_table(source), origin="DataFrame")
+    return from_array(source)
 
 
 def _read_parquet(path: Path) -> pa.Table:
@@ -106,15 +103,9 @@ def _require_columns(names: set[str], origin: str) -> None:
 
 
 def _check_column_types(table: pa.Table, origin: str) -> None:
-    schema = table.schema
-    for name in (*_XYZ, "frame", "landmark_index"):
-        if name not in schema.names:
-            continue
-        kind = schema.field(name).type
-        numeric = pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_null(kind)
-        if not numeric:
-            raise InputShapeError(f"{origin}: column {name} has type {kind}, expected a number.")
-        if name in ("frame", "landmark_index") and table.column(name).null_count:
+    check_numeric(table, (*_XYZ, "frame", "landmark_index"), origin)
+    for name in ("frame", "landmark_index"):
+        if name in table.column_names and table.column(name).null_count:
             raise InputShapeError(f"{origin}: column {name} has null values.")
 
 
@@ -138,8 +129,7 @@ def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.nd
         )
     xyz = np.empty((n, 3), np.float32)
     for i, c in enumerate(_XYZ):
-        column = table.column(c)
-        xyz[:, i] = np.nan if pa.types.is_null(column.type) else column.to_numpy()  # null -> NaN
+        xyz[:, i] = float_column(table.column(c))
     order = _row_order(table, origin, path) if "frame" in names else None
     if order is not None:
         xyz = xyz[order]
@@ -209,33 +199,6 @@ def _global_rows(table: pa.Table, origin: str, path: Path | None) -> np.ndarray:
     return offset + index
 
 
-def _from_array(source: Any) -> np.ndarray:
-    try:
-        arr = np.asarray(source)
-    except (TypeError, ValueError) as exc:
-        raise InputShapeError(
-            f"Cannot read landmarks from {type(source).__name__}: {exc}. Expected a parquet "
-            f"path, a pyarrow Table / pandas DataFrame, or an array of shape (frames, "
-            f"{NUM_LANDMARKS}, 3)."
-        ) from exc
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise InputShapeError(
-            f"Expected a numeric landmark array of shape (frames, {NUM_LANDMARKS}, 3); got "
-            f"dtype {arr.dtype} from {type(source).__name__}."
-        )
-    if arr.ndim != 3 or arr.shape[1:] != (NUM_LANDMARKS, 3):
-        raise InputShapeError(
-            f"Expected a landmark array of shape (frames, {NUM_LANDMARKS}, 3); got shape "
-            f"{arr.shape}."
-            + (" Add a frame axis for a single frame: arr[None]." if arr.ndim == 2 else "")
-        )
-    if arr.shape[0] == 0:
-        raise EmptySequenceError("The landmark array has zero frames.")
-    return np.ascontiguousarray(arr, dtype=np.float32)
-
-
 @dataclass(frozen=True)
 class GislrRecord:
     """One row of a GISLR ``train.csv``."""
@@ -250,7 +213,7 @@ class GislrRecord:
         return load_sequence(self.path)
 
 
-class GislrDataset(Sequence[GislrRecord]):
+class GislrDataset(RecordDataset[GislrRecord]):
     """A GISLR-style folder: ``train.csv`` (path, participant_id, sequence_id, sign) + files.
 
     Indexing gives :class:`GislrRecord` objects (cheap); :meth:`iter_sequences` loads them.
@@ -260,25 +223,28 @@ class GislrDataset(Sequence[GislrRecord]):
     ...     print(record.sign, landmarks.shape)
     """
 
+    _COLUMNS = ("path", "participant_id", "sequence_id", "sign")
+    _FORMAT = "GISLR-style"
+
     def __init__(
         self,
         root: str | os.PathLike[str],
         csv_name: str = "train.csv",
         records: Sequence[GislrRecord] | None = None,
     ) -> None:
-        self.root = Path(root)
+        root = Path(root)
         if records is None:
-            records = _read_csv(self.root, csv_name)
-        self.records: list[GislrRecord] = list(records)
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, i: int) -> GislrRecord:  # type: ignore[override]
-        return self.records[i]
-
-    def __iter__(self) -> Iterator[GislrRecord]:
-        return iter(self.records)
+            records = self._read_csv(
+                root,
+                csv_name,
+                lambda row: GislrRecord(
+                    path=root / row["path"],
+                    participant_id=int(row["participant_id"]),
+                    sequence_id=int(row["sequence_id"]),
+                    sign=row["sign"],
+                ),
+            )
+        super().__init__(root, records)
 
     def __repr__(self) -> str:
         return (
@@ -291,57 +257,22 @@ class GislrDataset(Sequence[GislrRecord]):
         """Sorted distinct signs."""
         return sorted({r.sign for r in self.records})
 
-    @property
-    def participants(self) -> list[int]:
-        """Sorted distinct participant ids."""
-        return sorted({r.participant_id for r in self.records})
-
     def subset(
         self,
         participants: Sequence[int] | None = None,
         signs: Sequence[str] | None = None,
     ) -> GislrDataset:
         """The records whose participant and sign are in the given collections."""
-        keep = [
-            r
-            for r in self.records
-            if (participants is None or r.participant_id in participants)
+        keep = self._filtered(
+            lambda r: (participants is None or r.participant_id in participants)
             and (signs is None or r.sign in signs)
-        ]
+        )
         return GislrDataset(self.root, records=keep)
 
     def iter_sequences(self, progress: bool = False) -> Iterator[tuple[GislrRecord, np.ndarray]]:
         """Yield ``(record, landmarks)`` for every record, loading files one at a time."""
-        records: Any = self.records
-        if progress:
-            from tqdm.auto import tqdm
-
-            records = tqdm(records, desc="loading", unit="seq")
-        for record in records:
+        for record in progress_bar(self.records, progress, "loading", "seq"):
             yield record, record.load()
-
-
-def _read_csv(root: Path, csv_name: str) -> list[GislrRecord]:
-    path = root / csv_name
-    if not path.is_file():
-        raise LandmarkFileError(
-            f"No {csv_name} in {root}. A GISLR-style folder has a {csv_name} with columns "
-            "path, participant_id, sequence_id, sign."
-        )
-    with path.open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"path", "participant_id", "sequence_id", "sign"} - set(reader.fieldnames or ())
-        if missing:
-            raise LandmarkFileError(f"{path}: missing column(s) {sorted(missing)}.")
-        return [
-            GislrRecord(
-                path=root / row["path"],
-                participant_id=int(row["participant_id"]),
-                sequence_id=int(row["sequence_id"]),
-                sign=row["sign"],
-            )
-            for row in reader
-        ]
 
 
 def read_examples(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
@@ -352,6 +283,6 @@ def read_examples(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """
     data = read_json(path, LandmarkFileError, "examples file")
     return {
-        str(name): _from_array(np.array(frames, dtype=np.float64))  # null -> nan
+        str(name): from_array(np.array(frames, dtype=np.float64))  # null -> nan
         for name, frames in data.items()
     }

@@ -1,0 +1,144 @@
+"""What both landmark formats share: the array form, DataFrame handling, and CSV datasets."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Generic, TypeVar, Union
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import EmptySequenceError, InputShapeError, LandmarkFileError
+from ..landmarks import NUM_LANDMARKS
+
+__all__ = ["LandmarkInput", "RecordDataset"]
+
+#: Anything the loaders accept: a parquet path, a pyarrow Table, a pandas DataFrame or an array.
+LandmarkInput = Union[str, "os.PathLike[str]", np.ndarray, pa.Table, Any]
+
+
+def is_dataframe(obj: Any) -> bool:
+    return type(obj).__name__ == "DataFrame" and hasattr(obj, "columns") and hasattr(obj, "iloc")
+
+
+def dataframe_to_table(df: Any) -> pa.Table:
+    """A pandas DataFrame as a pyarrow Table without importing pandas; a named index is kept."""
+    columns = {str(c): np.asarray(df[c]) for c in df.columns}
+    index_name = getattr(df.index, "name", None)
+    if index_name is not None and str(index_name) not in columns:
+        columns = {str(index_name): np.asarray(df.index), **columns}
+    return pa.table(columns)
+
+
+def from_array(source: Any) -> np.ndarray:
+    """Validate an array-like ``(frames, 543, 3)`` and return it as contiguous float32."""
+    try:
+        arr = np.asarray(source)
+    except (TypeError, ValueError) as exc:
+        raise InputShapeError(
+            f"Cannot read landmarks from {type(source).__name__}: {exc}. Expected a parquet "
+            f"path, a pyarrow Table / pandas DataFrame, or an array of shape (frames, "
+            f"{NUM_LANDMARKS}, 3)."
+        ) from exc
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise InputShapeError(
+            f"Expected a numeric landmark array of shape (frames, {NUM_LANDMARKS}, 3); got "
+            f"dtype {arr.dtype} from {type(source).__name__}."
+        )
+    if arr.ndim != 3 or arr.shape[1:] != (NUM_LANDMARKS, 3):
+        raise InputShapeError(
+            f"Expected a landmark array of shape (frames, {NUM_LANDMARKS}, 3); got shape "
+            f"{arr.shape}."
+            + (" Add a frame axis for a single frame: arr[None]." if arr.ndim == 2 else "")
+        )
+    if arr.shape[0] == 0:
+        raise EmptySequenceError("The landmark array has zero frames.")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def check_numeric(table: pa.Table, names: Iterable[str], origin: str) -> None:
+    """Raise InputShapeError when one of ``names`` (those present) is not a number column."""
+    schema = table.schema
+    for name in names:
+        if name not in schema.names:
+            continue
+        kind = schema.field(name).type
+        if not (pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_null(kind)):
+            raise InputShapeError(f"{origin}: column {name} has type {kind}, expected a number.")
+
+
+def float_column(column: pa.ChunkedArray | pa.Array) -> np.ndarray | float:
+    """A coordinate column as float32-compatible numpy; an all-null column as a scalar NaN."""
+    if pa.types.is_null(column.type):
+        return np.nan
+    return column.to_numpy()  # float nulls become NaN
+
+
+R = TypeVar("R")
+
+
+class RecordDataset(Sequence[R], Generic[R]):
+    """A folder described by a CSV of records (one per sequence), shared by both formats.
+
+    Subclasses set ``_COLUMNS`` (required CSV columns) and build one record per CSV row.
+    """
+
+    _COLUMNS: tuple[str, ...] = ()
+    _FORMAT = ""
+
+    def __init__(self, root: str | os.PathLike[str], records: Sequence[R]) -> None:
+        self.root = Path(root)
+        self.records: list[R] = list(records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, i: int) -> R:  # type: ignore[override]
+        return self.records[i]
+
+    def __iter__(self) -> Iterator[R]:
+        return iter(self.records)
+
+    @property
+    def participants(self) -> list[int]:
+        """Sorted distinct participant ids."""
+        return sorted({r.participant_id for r in self.records})  # type: ignore[attr-defined]
+
+    def _filtered(self, keep: Callable[[R], bool]) -> list[R]:
+        return [r for r in self.records if keep(r)]
+
+    @classmethod
+    def _read_csv(
+        cls, root: Path, csv_name: str, make: Callable[[dict[str, str]], R], required: bool = True
+    ) -> list[R]:
+        path = root / csv_name
+        if not path.is_file():
+            if not required:
+                return []
+            raise LandmarkFileError(
+                f"No {csv_name} in {root}. A {cls._FORMAT} folder has a {csv_name} with columns "
+                f"{', '.join(cls._COLUMNS)}."
+            )
+        with path.open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = set(cls._COLUMNS) - set(reader.fieldnames or ())
+            if missing:
+                raise LandmarkFileError(f"{path}: missing column(s) {sorted(missing)}.")
+            try:
+                return [make(row) for row in reader]
+            except ValueError as exc:
+                raise LandmarkFileError(f"{path}: line {reader.line_num}: {exc}") from exc
+
+
+def progress_bar(items: Any, enabled: bool, desc: str, unit: str, total: int | None = None) -> Any:
+    """``items`` wrapped in a tqdm bar when ``enabled``."""
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit=unit, total=total)

@@ -20,9 +20,20 @@ from .errors import (
     LandmarkFileError,
     ModelFileError,
     ModelNotFoundError,
+    SequenceNotFoundError,
     SignatureMismatchError,
+    WrongTaskError,
 )
-from .io import GislrDataset, GislrRecord, load_sequence
+from .io import (
+    FingerspellingDataset,
+    FingerspellingRecord,
+    GislrDataset,
+    GislrRecord,
+    list_sequence_ids,
+    load_fingerspelling,
+    load_sequence,
+    write_fingerspelling,
+)
 from .recognizer import SignRecognizer, read_label_map
 from .registry import DEFAULT_MODEL, is_model, list_models
 from .results import Category, SignResult
@@ -36,6 +47,8 @@ __all__ = [
     "Category",
     "ConfigError",
     "EmptySequenceError",
+    "FingerspellingDataset",
+    "FingerspellingRecord",
     "GislrDataset",
     "GislrRecord",
     "InputShapeError",
@@ -43,16 +56,21 @@ __all__ = [
     "ModelConfig",
     "ModelFileError",
     "ModelNotFoundError",
+    "SequenceNotFoundError",
     "SignRecognizer",
     "SignResult",
     "SignatureMismatchError",
     "TensorSpec",
+    "WrongTaskError",
     "__version__",
     "errors",
     "is_model",
     "landmarks",
     "list_models",
+    "list_sequence_ids",
+    "load_fingerspelling",
     "load_sequence",
     "preprocessing",
     "read_label_map",
+    "write_fingerspelling",
 ]

@@ -101,7 +101,7 @@ def list_sequence_ids(path: str | os.PathLike[str]) -> list[int]:
 def read_fingerspelling_file(
     path: str | os.PathLike[str], sequence_ids: Iterable[int] | None = None
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(sequence_id, landmarks)`` for the sequences of an ASLFR file, row group by row group.
+    """Yield ``(sequence_id, landmarks)`` for the sequences of an ASLFR file, by row group.
 
     Faster than :func:`load_fingerspelling` per sequence when most of a file is wanted: every
     row group is decoded once. ``sequence_ids`` (default: all) limits what is yielded; the order
@@ -200,17 +200,15 @@ class _AslfrFile:
     def read(self, sequence_id: int | None) -> np.ndarray:
         origin = f"{self.path}"
         if sequence_id is None:
-            ids = self.sequence_ids()
-            if len(ids) != 1:
+            all_ids = self.sequence_ids()
+            if len(all_ids) != 1:
                 raise InputShapeError(
-                    f"{self.path} holds {len(ids)} sequences; pass sequence_id= to pick one "
-                    f"(for example {ids[0] if ids else 'none'})."
+                    f"{self.path} holds {len(all_ids)} sequences; pass sequence_id= to pick one "
+                    f"(for example {all_ids[0] if all_ids else 'none'})."
                 )
-            sequence_id = ids[0]
+            sequence_id = all_ids[0]
         sid = _as_id(sequence_id)
-        candidates = [
-            rg for rg, r in enumerate(self._ranges) if r is None or r[0] <= sid <= r[1]
-        ]
+        candidates = [rg for rg, r in enumerate(self._ranges) if r is None or r[0] <= sid <= r[1]]
         groups = [rg for rg in candidates if (self.row_group_ids(rg) == sid).any()]
         if not groups:
             raise SequenceNotFoundError(self.not_found(sid))
@@ -263,7 +261,7 @@ def _check_wide_columns(names: set[str], origin: str) -> None:
     missing = [c for c in ASLFR_COLUMNS if c not in names]
     if not missing and SEQUENCE_ID in names:
         return
-    if _GISLR_COLUMNS <= names:
+    if names >= _GISLR_COLUMNS:
         raise LandmarkFileError(
             f"{origin} is a GISLR (isolated sign) landmark file, not an ASLFR fingerspelling "
             "file: read it with aslsign.load_sequence()."
@@ -422,7 +420,9 @@ def _wide_table(sequences: Sequence[tuple[int, np.ndarray]]) -> pa.Table:
     lengths = [len(x) for _, x in sequences]
     total = sum(lengths)
     ids = np.repeat(np.array([s for s, _ in sequences], np.int64), lengths)
-    frames = np.concatenate([np.arange(n, dtype=np.int16) for n in lengths] or [[]])
+    frames = np.concatenate(
+        [np.arange(n, dtype=np.int16) for n in lengths] + [np.empty(0, np.int16)]
+    )
     if sequences:
         stacked = np.concatenate([x for _, x in sequences])  # (total, 543, 3)
         coords = stacked.transpose(2, 1, 0).reshape(len(ASLFR_COLUMNS), total)
@@ -524,10 +524,12 @@ class FingerspellingDataset(RecordDataset[FingerspellingRecord]):
         sequence ids)."""
         sets = [None if v is None else set(v) for v in (participants, phrases, sequence_ids)]
         keep = self._filtered(
-            lambda r: (sets[0] is None or r.participant_id in sets[0])
-            and (sets[1] is None or r.phrase in sets[1])
-            and (sets[2] is None or r.sequence_id in sets[2])
-            and (supplemental is None or r.supplemental == supplemental)
+            lambda r: (
+                (sets[0] is None or r.participant_id in sets[0])
+                and (sets[1] is None or r.phrase in sets[1])
+                and (sets[2] is None or r.sequence_id in sets[2])
+                and (supplemental is None or r.supplemental == supplemental)
+            )
         )
         return FingerspellingDataset(self.root, records=keep)
 

@@ -264,8 +264,10 @@ class GislrDataset(RecordDataset[GislrRecord]):
     ) -> GislrDataset:
         """The records whose participant and sign are in the given collections."""
         keep = self._filtered(
-            lambda r: (participants is None or r.participant_id in participants)
-            and (signs is None or r.sign in signs)
+            lambda r: (
+                (participants is None or r.participant_id in participants)
+                and (signs is None or r.sign in signs)
+            )
         )
         return GislrDataset(self.root, records=keep)
 

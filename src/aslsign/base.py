@@ -1,0 +1,278 @@
+"""What every recogniser shares: loading, the signature check, batching, and the model's life.
+
+A recogniser is a model artifact (:mod:`aslsign.artifact`) + the preprocessing its config names
++ a LiteRT interpreter + a way to turn the model's output into a typed result. Subclasses
+(:class:`aslsign.SignRecognizer`, :class:`aslsign.FingerspellingRecognizer`) name their task,
+how to read an input file, how to build a config for a Kaggle submission model, and how to turn
+one output row into a result; loading, checking, batching and closing live here, once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, ClassVar, Generic, TypeVar
+
+import numpy as np
+
+from . import preprocessing
+from .artifact import Artifact, open_artifact
+from .config import ModelConfig
+from .errors import SignatureMismatchError, WrongTaskError
+from .io import LandmarkInput
+from .runtime import LiteRTModel
+
+__all__ = ["RECOGNIZERS", "Recognizer"]
+
+PathLike = str | os.PathLike[str]
+ResultT = TypeVar("ResultT")
+Self = TypeVar("Self", bound="Recognizer[Any]")
+
+#: Which recogniser loads the models of each task (config.json ``task``).
+RECOGNIZERS: dict[str, str] = {
+    "isolated_sign": "SignRecognizer",
+    "fingerspelling": "FingerspellingRecognizer",
+}
+
+
+class Recognizer(Generic[ResultT]):
+    """Base of the recognisers; see the module docstring. Not used directly."""
+
+    #: the config.json ``task`` this recogniser runs
+    task: ClassVar[str]
+
+    def __init__(self, model: LiteRTModel, config: ModelConfig, *, source: str | None) -> None:
+        check_task(type(self), config)
+        self.config = config
+        self.preprocessor = preprocessing.from_config(config.preprocessing)
+        self.source = source
+        self._model: LiteRTModel | None = model
+        self._batched = check_signature(model, config, self.preprocessor.num_features)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def _pretrained(
+        cls: type[Self],
+        name_or_path: PathLike,
+        *,
+        num_threads: int | None,
+        backend: str | None,
+        revision: str | None,
+        cache_dir: PathLike | None,
+        local_files_only: bool,
+        token: str | bool | None,
+        verify: bool,
+        kaggle: Callable[[Artifact], Self],
+        **init: Any,
+    ) -> Self:
+        """Open an artifact by name; Kaggle submission models go to ``kaggle``."""
+        artifact = open_artifact(
+            name_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            token=token,
+            verify=verify,
+        )
+        if artifact.config is None:
+            return kaggle(artifact)
+        check_task(cls, artifact.config)  # before the interpreter is built
+        model = LiteRTModel(
+            artifact.model_file,
+            signature=artifact.config.signature,
+            num_threads=num_threads,
+            backend=backend,
+        )
+        return cls(model, artifact.config, source=artifact.source, **init)
+
+    # ------------------------------------------------------------------ what subclasses define
+    def _load(self, source: LandmarkInput) -> np.ndarray:
+        """One input (path, table, array) -> float32 (frames, 543, 3)."""
+        raise NotImplementedError
+
+    def _transform(self, out: np.ndarray) -> np.ndarray:
+        """The raw model output of one call, whole batch at once (e.g. a softmax)."""
+        return out
+
+    def _row(self, out: np.ndarray, row: int, used: int) -> np.ndarray:
+        """The part of a batched output that belongs to sequence ``row`` of ``used`` frames."""
+        return out[row]
+
+    def _result(self, output: np.ndarray, raw: np.ndarray, used: int, **opts: Any) -> ResultT:
+        """One sequence's (transformed) output -> its result."""
+        raise NotImplementedError
+
+    def _empty(self, raw: np.ndarray, **opts: Any) -> ResultT:
+        """The result of a sequence in which nothing was detected (the model is not run)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ inference
+    @property
+    def backend(self) -> str | None:
+        """The interpreter backend in use (None once closed)."""
+        return self._model.backend if self._model is not None else None
+
+    def _predict_one(self, raw: np.ndarray, **opts: Any) -> ResultT:
+        features = self.preprocessor(raw)
+        if not has_signal(raw, len(features)):
+            return self._empty(raw, **opts)
+        x = features[None] if self._batched else features
+        out = self._transform(self._run(x))
+        out = self._row(out, 0, len(features)) if self._batched else out
+        return self._result(out, raw, len(features), **opts)
+
+    def _predict_many(
+        self,
+        sequences: Iterable[LandmarkInput],
+        *,
+        batch_size: int,
+        max_batch_frames: int,
+        progress: bool,
+        **opts: Any,
+    ) -> list[ResultT]:
+        """Results of many sequences in input order (see ``predict_batch`` of the subclasses)."""
+        if batch_size < 1 or max_batch_frames < 1:
+            raise ValueError(
+                f"batch_size and max_batch_frames must be >= 1, got {batch_size} and "
+                f"{max_batch_frames}."
+            )
+        results: list[ResultT] = []
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(desc="predicting", unit="seq")
+        window: list[np.ndarray] = []
+        for s in sequences:
+            window.append(self._load(s))
+            if len(window) == 8 * batch_size:
+                results += self._predict_window(window, batch_size, max_batch_frames, opts)
+                window = []
+                if bar is not None:
+                    bar.update(8 * batch_size)
+        if window:
+            results += self._predict_window(window, batch_size, max_batch_frames, opts)
+        if bar is not None:
+            bar.update(len(window))
+            bar.close()
+        return results
+
+    def _predict_window(
+        self,
+        raws: list[np.ndarray],
+        batch_size: int,
+        max_batch_frames: int,
+        opts: dict[str, Any],
+    ) -> list[ResultT]:
+        """Sort by length, cut into batches within the frame budget, overlap CPU and model."""
+        if not self._batched:
+            return [self._predict_one(raw, **opts) for raw in raws]
+        results: list[ResultT | None] = [None] * len(raws)
+        max_len = getattr(self.preprocessor, "max_len", None) or 1 << 30
+        length = [min(len(r), max_len) for r in raws]
+        order = sorted(range(len(raws)), key=length.__getitem__)
+        chunks: list[list[int]] = [[]]
+        for i in order:  # at most batch_size sequences and max_batch_frames padded frames
+            if (
+                len(chunks[-1]) == batch_size
+                or (len(chunks[-1]) + 1) * length[i] > max_batch_frames
+            ):
+                chunks.append([])
+            chunks[-1].append(i)
+        chunks = [c for c in chunks if c]
+
+        def collect(chunk: list[int], lengths: np.ndarray, pending: Future | None) -> None:
+            out = self._transform(pending.result()) if pending is not None else None
+            for row, (i, n) in enumerate(zip(chunk, lengths, strict=True)):
+                raw = raws[i]
+                if out is None or not has_signal(raw, int(n)):
+                    results[i] = self._empty(raw, **opts)
+                else:
+                    results[i] = self._result(self._row(out, row, int(n)), raw, int(n), **opts)
+
+        # inference (which releases the GIL) overlaps with preprocessing the next chunk
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            previous = None
+            for chunk in chunks:
+                features, lengths = self.preprocessor.batch([raws[i] for i in chunk])
+                future = pool.submit(self._run, features) if lengths.any() else None
+                if previous is not None:
+                    collect(*previous)
+                previous = (chunk, lengths, future)
+            if previous is not None:
+                collect(*previous)
+        return [r for r in results if r is not None]
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        if self._model is None:
+            raise RuntimeError(f"This {type(self).__name__} is closed.")
+        out = self._model(**{self.config.input.name: x})[self.config.output.name]
+        return out.astype(np.float32, copy=False)
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Release the interpreter. Safe to call more than once."""
+        self._model = None
+
+    def __enter__(self: Self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(name={self.config.name!r}, "
+            f"classes={self.config.num_classes}, source={self.source!r})"
+        )
+
+
+def has_signal(raw: np.ndarray, frames_used: int) -> bool:
+    """False for input in which no landmark was detected (or nothing is left to run)."""
+    return frames_used > 0 and not bool(np.isnan(raw).all())
+
+
+def check_task(cls: type[Recognizer[Any]], config: ModelConfig) -> None:
+    """Raise :class:`WrongTaskError` naming the right recogniser when the task does not fit."""
+    if config.task == cls.task:
+        return
+    right = RECOGNIZERS.get(config.task, "another recogniser")
+    raise WrongTaskError(
+        f"Model {config.name!r} is a {config.task!r} model, but {cls.__name__} runs "
+        f"{cls.task!r} models: load it with aslsign.{right}.from_pretrained(...)."
+    )
+
+
+def check_signature(model: LiteRTModel, config: ModelConfig, features: tuple[int, ...]) -> bool:
+    """Check the model fits its config; return whether its input has a batch axis."""
+    spec_in, spec_out = config.input, config.output
+    if spec_in.name not in model.inputs or spec_out.name not in model.outputs:
+        raise SignatureMismatchError(
+            f"config.json promises input {spec_in.name!r} and output {spec_out.name!r}; the "
+            f"model's {model.signature!r} signature has inputs {sorted(model.inputs)} and "
+            f"outputs {sorted(model.outputs)}."
+        )
+    tin, tout = model.inputs[spec_in.name], model.outputs[spec_out.name]
+    if len(model.inputs) != 1:
+        raise SignatureMismatchError(
+            f"The model takes {len(model.inputs)} inputs {sorted(model.inputs)}; aslsign "
+            "recognisers feed exactly one."
+        )
+    batched = len(tin.shape) == len(features) + 2
+    if tin.shape[-len(features) :] != features or len(tin.shape) not in (
+        len(features) + 1,
+        len(features) + 2,
+    ):
+        raise SignatureMismatchError(
+            f"Model input {spec_in.name!r} has shape {list(tin.shape)} (-1 = dynamic); the "
+            f"preprocessing {config.preprocessing.get('name')!r} makes frames of shape "
+            f"{list(features)}, so the input must be [batch, frames, *{list(features)}] or "
+            f"[frames, *{list(features)}]."
+        )
+    if tout.shape[-1] != config.num_classes:
+        raise SignatureMismatchError(
+            f"Model output {spec_out.name!r} has {tout.shape[-1]} classes but the config lists "
+            f"{config.num_classes} labels."
+        )
+    return batched

@@ -1,0 +1,95 @@
+"""Landmark preprocessing in pure NumPy, selected and parameterised by a model's config.json.
+
+This is the only implementation: the runtime calls it before LiteRT inference and the training
+recipes call it to build their training arrays, so a model sees the same features in both places.
+
+A config's ``"preprocessing"`` object names a pipeline (``"name"``) and gives its parameters;
+:func:`from_config` builds it and ``to_config()`` writes it back. The pipelines, one module each:
+
+======================  ============================================  ==========================
+name                    class                                         used by
+======================  ============================================  ==========================
+``gislr_1st``           :class:`Gislr1stPreprocessor` (``gislr``)      isolated-sign models
+``fingerspelling``      :class:`FingerspellingPreprocessor`           fingerspelling models
+``raw``                 :class:`RawPreprocessor` (``kaggle``)          Kaggle GISLR submissions
+``aslfr_columns``       :class:`ColumnsPreprocessor` (``kaggle``)      Kaggle ASLFR submissions
+======================  ============================================  ==========================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from ..errors import ConfigError
+from .fingerspelling import FingerspellingPreprocessor
+from .gislr import Gislr1stPreprocessor
+from .kaggle import ColumnsPreprocessor, RawPreprocessor
+
+__all__ = [
+    "ColumnsPreprocessor",
+    "FingerspellingPreprocessor",
+    "Gislr1stPreprocessor",
+    "Preprocessor",
+    "RawPreprocessor",
+    "from_config",
+]
+
+
+class Preprocessor(Protocol):
+    """What the runtime and the recipes need from a preprocessing pipeline."""
+
+    name: ClassVar[str]
+
+    @property
+    def num_features(self) -> tuple[int, ...]:
+        """Shape of one frame of model input (everything after the frame axis)."""
+        ...
+
+    def __call__(self, landmarks: np.ndarray) -> np.ndarray:
+        """(frames, 543, 3) float32 landmarks -> (frames', *num_features) float32 model input."""
+        ...
+
+    def batch(self, sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Preprocess several sequences into one padded batch; also return their lengths."""
+        ...
+
+    def pad_batch(self, sequences: Sequence[np.ndarray]) -> np.ndarray:
+        """Stack preprocessed sequences of different lengths into one padded batch."""
+        ...
+
+    def to_config(self) -> dict[str, Any]:
+        """The ``"preprocessing"`` object of config.json that rebuilds this pipeline."""
+        ...
+
+
+_PIPELINES: dict[str, type] = {
+    p.name: p
+    for p in (
+        Gislr1stPreprocessor,
+        FingerspellingPreprocessor,
+        RawPreprocessor,
+        ColumnsPreprocessor,
+    )
+}
+
+
+def from_config(config: dict[str, Any]) -> Preprocessor:
+    """Build the pipeline a config.json ``"preprocessing"`` object describes."""
+    if not isinstance(config, dict) or "name" not in config:
+        raise ConfigError(
+            f"The preprocessing config must be an object with a 'name' (one of "
+            f"{sorted(_PIPELINES)}); got {config!r}."
+        )
+    params = {k: v for k, v in config.items() if k != "name"}
+    cls = _PIPELINES.get(config["name"])
+    if cls is None:
+        raise ConfigError(
+            f"Unknown preprocessing {config['name']!r}; known pipelines: {sorted(_PIPELINES)}."
+        )
+    try:
+        return cls(**params)  # type: ignore[no-any-return]
+    except TypeError as exc:
+        raise ConfigError(f"Bad parameters for preprocessing {config['name']!r}: {exc}") from exc

@@ -1,0 +1,73 @@
+"""Pieces every pipeline shares: input checks, NaN-aware means, lag channels and padding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import InputShapeError
+from ..landmarks import NUM_LANDMARKS
+
+
+def check_landmarks(landmarks: np.ndarray) -> np.ndarray:
+    """``landmarks`` as float32 after checking it is a ``(frames, 543, 3)`` array."""
+    if (
+        not isinstance(landmarks, np.ndarray)
+        or landmarks.ndim != 3
+        or landmarks.shape[1:] != (NUM_LANDMARKS, 3)
+    ):
+        shape = getattr(landmarks, "shape", type(landmarks).__name__)
+        raise InputShapeError(
+            f"Preprocessing expects landmarks of shape (frames, {NUM_LANDMARKS}, 3); got {shape}. "
+            "Use aslsign.load_sequence() or aslsign.load_fingerspelling() to read a file or table."
+        )
+    return landmarks.astype(np.float32, copy=False)
+
+
+def check_batch(sequences: Sequence[np.ndarray]) -> None:
+    if not len(sequences):
+        raise InputShapeError("Cannot preprocess an empty list of sequences.")
+
+
+def nan_mean(x: np.ndarray) -> np.ndarray:
+    """Mean over the last axis ignoring NaN (NaN where nothing is valid), keepdims."""
+    valid = ~np.isnan(x)
+    total = np.where(valid, x, 0.0).sum(axis=-1, keepdims=True, dtype=np.float32)
+    count = valid.sum(axis=-1, keepdims=True, dtype=np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count
+
+
+def add_lags(out: np.ndarray, values: np.ndarray, lags: Sequence[int], start: int = 0) -> int:
+    """Write ``values`` (B, T, W) and their forward differences at each lag into ``out``.
+
+    ``out[..., start : start + W]`` gets the values, the next ``W`` channels ``x[t + lags[0]] -
+    x[t]`` (left as they are, zero, for the last ``lag`` frames), and so on. Returns the channel
+    after the last one written.
+    """
+    frames, width = values.shape[1], values.shape[2]
+    out[:, :, start : start + width] = values
+    for j, lag in enumerate(lags, start=1):
+        if frames > lag:
+            lo = start + j * width
+            out[:, : frames - lag, lo : lo + width] = values[:, lag:] - values[:, :-lag]
+    return start + width * (1 + len(lags))
+
+
+def finish(out: np.ndarray, lengths: np.ndarray, nan_fill: float, pad_value: float) -> None:
+    """In place: NaN/inf -> ``nan_fill``; frames past each sequence's length -> ``pad_value``."""
+    out[~np.isfinite(out)] = nan_fill
+    for i, n in enumerate(lengths):
+        out[i, n:] = pad_value
+
+
+def pad(sequences: Sequence[np.ndarray], features: tuple[int, ...], value: float) -> np.ndarray:
+    """Stack sequences of different lengths into one batch padded with ``value``."""
+    if not sequences:
+        raise InputShapeError("Cannot pad an empty list of sequences.")
+    longest = max(len(s) for s in sequences)
+    batch = np.full((len(sequences), longest, *features), value, np.float32)
+    for i, s in enumerate(sequences):
+        batch[i, : len(s)] = s
+    return batch

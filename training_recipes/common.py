@@ -6,6 +6,7 @@ the raw (frames, 543, 3) landmarks before it, so training and inference see one 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -16,7 +17,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,22 +60,43 @@ def load_raw(ds: GislrDataset, labels: Sequence[str]) -> tuple[list[np.ndarray],
     return raws, np.asarray(ys, np.int64)
 
 
+def resample_time(
+    x: np.ndarray, rng: np.random.Generator, speed: tuple[float, float] = (0.8, 1.25)
+) -> np.ndarray:
+    """Play a sequence at a random speed in ``speed`` (nearest-frame resampling)."""
+    n = len(x)
+    if n <= 2:
+        return x
+    new_n = max(2, round(n / rng.uniform(*speed)))
+    return x[np.round(np.linspace(0, n - 1, new_n)).astype(np.intp)]
+
+
+def affine_xy(
+    x: np.ndarray,
+    rng: np.random.Generator,
+    degrees: float = 15.0,
+    shear: float = 0.1,
+    scale: tuple[float, float] = (1.0, 1.0),
+    shift: float = 0.0,
+) -> np.ndarray:
+    """A random rotation, shear, scale and shift of x/y about (0.5, 0.5); NaN stays NaN."""
+    angle = np.deg2rad(rng.uniform(-degrees, degrees))
+    c, s = math.cos(angle), math.sin(angle)
+    k = rng.uniform(-shear, shear)
+    m = np.array([[c, -s + k], [s, c]], np.float32)
+    if scale != (1.0, 1.0):  # no draw otherwise: the recorded GISLR runs keep their stream
+        m *= np.float32(rng.uniform(*scale))
+    offset = rng.uniform(-shift, shift, 2).astype(np.float32) if shift else 0.0
+    x = x.copy()
+    x[..., :2] = (x[..., :2] - 0.5) @ m.T + 0.5 + offset
+    return x
+
+
 def augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Random mirror, time resampling (0.8-1.25x speed), rotation (+-15 deg) and shear of x/y."""
     if rng.random() < 0.5:
         x = lm.mirror(x)
-    n = len(x)
-    if n > 2:
-        new_n = max(2, round(n / rng.uniform(0.8, 1.25)))
-        x = x[np.round(np.linspace(0, n - 1, new_n)).astype(np.intp)]
-    angle = np.deg2rad(rng.uniform(-15, 15))
-    shear = rng.uniform(-0.1, 0.1)
-    c, s = math.cos(angle), math.sin(angle)
-    m = np.array([[c, -s + shear], [s, c]], np.float32)
-    x = x.copy()
-    xy = x[..., :2] - 0.5
-    x[..., :2] = xy @ m.T + 0.5
-    return x
+    return affine_xy(resample_time(x, rng), rng)
 
 
 class BatchSource:
@@ -157,11 +179,17 @@ def write_artifact(
     architecture: str,
     architecture_args: dict[str, Any],
     labels: Sequence[str],
-    preprocessor: Gislr1stPreprocessor,
+    preprocessor: Any,
     training: dict[str, Any],
     license: str = "Apache-2.0",
+    task: str = "isolated_sign",
+    decoding: dict[str, Any] | None = None,
 ) -> ModelConfig:
-    """Export ``model.tflite`` and ``config.json`` (signature read back from the file)."""
+    """Export ``model.tflite`` and ``config.json`` (signature read back from the file).
+
+    ``preprocessor`` is the :mod:`aslsign.preprocessing` pipeline the model was trained on;
+    ``decoding`` (fingerspelling models) says how outputs become text.
+    """
     out.mkdir(parents=True, exist_ok=True)
     tflite = out / "model.tflite"
     export_tflite(model, tflite)
@@ -171,11 +199,12 @@ def write_artifact(
     shape = lambda t: [None if s == -1 else s for s in t.shape]  # noqa: E731
     config = ModelConfig(
         name=name,
-        task="isolated_sign",
+        task=task,
         architecture=architecture,
         architecture_args=architecture_args,
         labels=tuple(labels),
         preprocessing=preprocessor.to_config(),
+        decoding=decoding or {},
         input=TensorSpec(in_name, str(tin.dtype), tuple(shape(tin))),
         output=TensorSpec(out_name, str(tout.dtype), tuple(shape(tout))),
         output_kind="logits",
@@ -194,6 +223,37 @@ def evaluate_artifact(out: Path, raws: Sequence[np.ndarray], ys: np.ndarray) -> 
     top1 = np.mean([r.index == y for r, y in zip(results, ys, strict=True)])
     top5 = np.mean([y in [c.index for c in r.top_k] for r, y in zip(results, ys, strict=True)])
     return {"top1": float(top1), "top5": float(top5), "count": len(ys)}
+
+
+@contextlib.contextmanager
+def staged_dir(out: Path) -> Iterator[Path]:
+    """A temporary directory beside ``out`` that replaces ``out`` when the block succeeds.
+
+    A failed run leaves an earlier artifact at ``out`` untouched and no half-written files.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.chmod(0o755)  # mkdtemp made it private
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def run_info(args: Any, seconds: float) -> dict[str, Any]:
+    """The arguments, time and machine of a training run, for config.json ``training``."""
+    import keras
+
+    return {
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "seconds": seconds,
+        "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}",
+        "keras_version": keras.__version__,
+    }
 
 
 # ----------------------------------------------------------------------------- prototypes
@@ -374,19 +434,14 @@ def train_and_export(
 
     out = Path(args.out)
     name = args.name or out.name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))  # renamed to out when done
-    try:
+    with staged_dir(out) as tmp:
         training = {
             "recipe": recipe,
-            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            **run_info(args, seconds),
             "data_description": f"{args.data.name} ({len(ds)} sequences, {len(ds.signs)} signs, "
             f"{len(ds.participants)} participants)",
             "train_participants": train_ids,
             "val_participants": val_ids,
-            "seconds": seconds,
-            "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}",
-            "keras_version": keras.__version__,
         }
         config = write_artifact(
             tmp,
@@ -423,12 +478,5 @@ def train_and_export(
                 if members:
                     protos[sign] = sign_prototype(members)
             write_examples(tmp / "examples.json", protos)
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.chmod(0o755)  # mkdtemp made it private
-        tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     print(json.dumps({"out": str(out), **metrics}, indent=2))
     return metrics

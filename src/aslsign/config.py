@@ -2,9 +2,10 @@
 
 A model artifact is a directory (bundled zoo entry, recipe output, or hub repo) holding
 ``model.tflite``, ``config.json`` and a ``README.md`` model card. The config carries the task,
-the architecture, the model signature, the full preprocessing spec, the labels in output order,
-measured metrics with the data they came from, the training recipe and its arguments, the
-license and the sha256 of ``model.tflite``.
+the architecture, the model signature, the full preprocessing spec, the labels in output order
+(for fingerspelling models: the characters, with the CTC blank, and ``decoding`` saying how to
+turn outputs into text), measured metrics with the data they came from, the training recipe and
+its arguments, the license and the sha256 of ``model.tflite``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class ModelConfig:
     input: TensorSpec
     output: TensorSpec
     output_kind: str = "logits"
+    decoding: dict[str, Any] = field(default_factory=dict)
     signature: str = "serving_default"
     name: str | None = None
     architecture_args: dict[str, Any] = field(default_factory=dict)

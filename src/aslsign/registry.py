@@ -20,18 +20,28 @@ from .errors import ModelNotFoundError
 
 __all__ = [
     "ARTIFACT_FILES",
+    "DEFAULT_FINGERSPELLING_MODEL",
     "DEFAULT_MODEL",
     "is_model",
     "list_models",
+    "model_task",
     "resolve_artifact",
     "zoo_dir",
 ]
 
-#: The bundled model ``aslsign predict`` uses when no ``--model`` is given.
+#: The bundled isolated-sign model (``SignRecognizer.from_pretrained()``, ``aslsign predict``).
 DEFAULT_MODEL = "hybrid_tiny.gislr_mini"
+#: The bundled fingerspelling model (``FingerspellingRecognizer.from_pretrained()``).
+DEFAULT_FINGERSPELLING_MODEL = "ctc_tiny.synth_letters"
 ARTIFACT_FILES = ("config.json", "model.tflite", "README.md")
-# also fetched from hub repos when present: example sequences, a Kaggle model's label map
-_OPTIONAL_FILES = ("examples.json", "sign_to_prediction_index_map.json")
+# also fetched from hub repos when present: example sequences, a Kaggle model's label map,
+# a Kaggle ASLFR model's inference args and character map
+_OPTIONAL_FILES = (
+    "examples.json",
+    "sign_to_prediction_index_map.json",
+    "inference_args.json",
+    "character_to_prediction_index.json",
+)
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+(@[\w./-]+)?$")
 
 
@@ -40,14 +50,23 @@ def zoo_dir() -> Path:
     return Path(str(resources.files("aslsign.zoo")))
 
 
-def list_models() -> list[str]:
-    """Names of the bundled zoo models that ship weights."""
+def list_models(task: str | None = None) -> list[str]:
+    """Names of the bundled zoo models that ship weights (of one ``task`` when given:
+    ``isolated_sign`` or ``fingerspelling``)."""
     root = zoo_dir()
-    return sorted(
+    names = sorted(
         p.name
         for p in root.iterdir()
         if (p / "config.json").is_file() and (p / "model.tflite").is_file()
     )
+    return names if task is None else [n for n in names if model_task(n) == task]
+
+
+def model_task(name: str) -> str:
+    """The ``task`` of a bundled model, read from its config.json."""
+    from .config import ModelConfig
+
+    return ModelConfig.load(zoo_dir() / name / "config.json").task
 
 
 def is_model(name: str) -> bool:

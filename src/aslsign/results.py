@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Category", "SignResult"]
+__all__ = ["Category", "FingerspellingResult", "SignResult"]
 
 
 @dataclass(frozen=True)
@@ -72,4 +72,57 @@ class SignResult:
             "num_frames": self.num_frames,
             "num_frames_used": self.num_frames_used,
             "top_k": [{"index": c.index, "label": c.label, "score": c.score} for c in self.top_k],
+        }
+
+
+@dataclass(frozen=True)
+class FingerspellingResult:
+    """The transcription of one fingerspelling sequence.
+
+    Attributes:
+        text: the decoded phrase ("" when nothing was detected or nothing was spelled).
+        characters: one :class:`Category` per character of ``text``, in order: ``label`` is the
+            character, ``index`` its model output index, ``score`` its confidence in [0, 1] (CTC
+            models: the highest probability the character had over the output steps that
+            emitted it; Kaggle models: the probability of the row's argmax).
+        log_prob: the decoder's log-probability of ``text`` (CTC greedy: of its best alignment;
+            beam search: summed over the alignments the beam kept; Kaggle models: the sum of the
+            rows' log-probabilities). ``-inf`` when nothing was detected.
+        num_frames: frames in the input.
+        num_frames_used: frames the model saw (after frame filtering and resampling).
+    """
+
+    text: str
+    characters: tuple[Category, ...]
+    log_prob: float
+    num_frames: int
+    num_frames_used: int
+
+    @property
+    def detected(self) -> bool:
+        """False when the input had no usable frame (the model was not run)."""
+        return self.num_frames_used > 0
+
+    @property
+    def confidences(self) -> tuple[float, ...]:
+        """Per-character confidences, aligned with :attr:`text`."""
+        return tuple(c.score for c in self.characters)
+
+    @property
+    def confidence(self) -> float:
+        """Geometric mean of the per-character confidences (0.0 for empty text)."""
+        if not self.characters:
+            return 0.0
+        return float(np.exp(np.mean(np.log(np.maximum(self.confidences, 1e-12)))))
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form (used by ``aslsign predict --json``)."""
+        return {
+            "text": self.text,
+            "confidence": self.confidence,
+            "confidences": list(self.confidences),
+            "log_prob": self.log_prob if np.isfinite(self.log_prob) else None,
+            "detected": self.detected,
+            "num_frames": self.num_frames,
+            "num_frames_used": self.num_frames_used,
         }

@@ -12,10 +12,18 @@ NaN where a landmark was not detected, frames in ascending ``frame`` order.
 
 from __future__ import annotations
 
-from ._common import LandmarkInput
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import InputShapeError
+from ._common import LandmarkInput, dataframe_to_table, from_array, is_dataframe
 from .aslfr import (
     FingerspellingDataset,
     FingerspellingRecord,
+    is_aslfr_file,
     list_sequence_ids,
     load_fingerspelling,
     read_fingerspelling_file,
@@ -29,10 +37,39 @@ __all__ = [
     "GislrDataset",
     "GislrRecord",
     "LandmarkInput",
+    "is_aslfr_file",
     "list_sequence_ids",
     "load_fingerspelling",
+    "load_landmarks",
     "load_sequence",
     "read_examples",
     "read_fingerspelling_file",
     "write_fingerspelling",
 ]
+
+
+def load_landmarks(source: LandmarkInput, sequence_id: int | None = None) -> np.ndarray:
+    """Load one sequence from either format, told apart by its columns.
+
+    A GISLR (long) file, table or DataFrame goes to :func:`load_sequence` (it holds one sequence;
+    ``sequence_id`` must be None); an ASLFR (wide) one to :func:`load_fingerspelling` (with
+    ``sequence_id`` picking the sequence); an array must be ``(frames, 543, 3)``.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        wide = is_aslfr_file(Path(source))
+    elif isinstance(source, pa.Table) or is_dataframe(source):
+        table = source if isinstance(source, pa.Table) else dataframe_to_table(source)
+        wide = "x_face_0" in table.column_names
+        source = table
+    else:
+        if sequence_id is not None:
+            raise InputShapeError("sequence_id applies to ASLFR files and tables, not to arrays.")
+        return from_array(source)
+    if wide:
+        return load_fingerspelling(source, sequence_id)
+    if sequence_id is not None:
+        raise InputShapeError(
+            "sequence_id applies to ASLFR (wide, many sequences) files; this is a GISLR file, "
+            "which holds one sequence."
+        )
+    return load_sequence(source)

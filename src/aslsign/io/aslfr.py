@@ -93,6 +93,27 @@ def load_fingerspelling(source: LandmarkInput, sequence_id: int | None = None) -
     return from_array(source)
 
 
+def is_aslfr_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is an ASLFR (wide) parquet file; its footer is kept for a later read.
+
+    Raises LandmarkFileError when it is no readable parquet file.
+    """
+    path = Path(path)
+    try:
+        opened = pq.ParquetFile(path, pre_buffer=True)
+        names = set(opened.schema_arrow.names)
+    except FileNotFoundError as exc:
+        raise LandmarkFileError(f"Landmark file not found: {path}") from exc
+    except IsADirectoryError as exc:
+        raise LandmarkFileError(f"{path} is a directory, not a landmark file.") from exc
+    except (pa.ArrowException, OSError) as exc:
+        raise LandmarkFileError(f"{path} is not a readable parquet file ({exc}).") from exc
+    if ASLFR_COLUMNS[0] not in names:
+        return False
+    _open(path, opened)
+    return True
+
+
 def list_sequence_ids(path: str | os.PathLike[str]) -> list[int]:
     """The sequence ids of an ASLFR file, in file order (reads the ``sequence_id`` column only)."""
     return _open(Path(path)).sequence_ids()
@@ -135,10 +156,10 @@ def _split_rows(ids: np.ndarray) -> list[tuple[int, np.ndarray]]:
 class _AslfrFile:
     """An opened ASLFR file: footer, schema checks, and a lazily built sequence index."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, opened: pq.ParquetFile | None = None) -> None:
         self.path = path
         try:
-            self._pf = pq.ParquetFile(path, pre_buffer=True)
+            self._pf = opened if opened is not None else pq.ParquetFile(path, pre_buffer=True)
             schema = self._pf.schema_arrow
         except FileNotFoundError as exc:
             raise LandmarkFileError(f"Landmark file not found: {path}") from exc
@@ -227,7 +248,7 @@ _CACHE_SIZE = 16
 _CACHE_LOCK = threading.Lock()
 
 
-def _open(path: Path) -> _AslfrFile:
+def _open(path: Path, opened: pq.ParquetFile | None = None) -> _AslfrFile:
     """The cached :class:`_AslfrFile` of ``path`` (re-opened when the file changes)."""
     try:
         st = path.stat()
@@ -239,7 +260,7 @@ def _open(path: Path) -> _AslfrFile:
         if f is not None:
             _CACHE.move_to_end(key)
             return f
-    f = _AslfrFile(path)
+    f = _AslfrFile(path, opened)
     with _CACHE_LOCK:
         _CACHE[key] = f
         while len(_CACHE) > _CACHE_SIZE:

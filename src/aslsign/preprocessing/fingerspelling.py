@@ -100,7 +100,12 @@ class FingerspellingPreprocessor:
         return (position + (_HAND * 3 if self.hand_shape else 0),)
 
     def select(self, landmarks: np.ndarray) -> np.ndarray:
-        """Steps 1-2: the gathered rows ``(frames', rows, 3)``, mirrored, frames handled."""
+        """Steps 1-2: the gathered rows ``(frames', rows, 3)``, mirrored, frames handled.
+
+        Rows are the groups' points, then the dominant hand, then the two shoulders. Recipes
+        augment this form (a pointwise x/y transform or a time resampling commutes with it)
+        and pass it to :meth:`features`.
+        """
         x = check_landmarks(landmarks)
         left = ~np.isnan(x[:, LEFT_HAND, 0]).all(axis=1)
         right = ~np.isnan(x[:, RIGHT_HAND, 0]).all(axis=1)
@@ -115,12 +120,21 @@ class FingerspellingPreprocessor:
         sel = x[np.flatnonzero(keep)[:, None], rows[None, :]]
         if mirrored:
             sel[..., 0] = 1.0 - sel[..., 0]
-        if len(sel) > self.max_len:
-            if self.overflow == "resample":
-                sel = sel[np.round(np.linspace(0, len(sel) - 1, self.max_len)).astype(np.intp)]
-            else:
-                sel = sel[: self.max_len]
-        return sel
+        return self.limit(sel)
+
+    def limit(self, selected: np.ndarray) -> np.ndarray:
+        """At most ``max_len`` frames: resampled evenly (``overflow "resample"``) or cut."""
+        if len(selected) <= self.max_len:
+            return selected
+        if self.overflow == "truncate":
+            return selected[: self.max_len]
+        return selected[np.round(np.linspace(0, len(selected) - 1, self.max_len)).astype(np.intp)]
+
+    @property
+    def input_rows(self) -> np.ndarray:
+        """The landmark rows (0-542) the pipeline reads, whichever hand is dominant."""
+        rows = np.concatenate([self._gather, MIRROR[self._gather], LEFT_HAND, RIGHT_HAND])
+        return np.unique(rows)
 
     def __call__(self, landmarks: np.ndarray) -> np.ndarray:
         features, lengths = self.batch([landmarks])
@@ -130,7 +144,11 @@ class FingerspellingPreprocessor:
         """Features of several sequences at once: float32 ``(batch, frames, F)`` padded with
         ``pad_value`` after each sequence's ``lengths[i]`` frames, and ``lengths``."""
         check_batch(sequences)
-        kept = [self.select(s) for s in sequences]
+        return self.features([self.select(s) for s in sequences])
+
+    def features(self, kept: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Steps 3-5 on the output of :meth:`select` (several sequences, vectorised)."""
+        check_batch(kept)
         lengths = np.array([len(k) for k in kept], np.int64)
         frames, batch, p = int(lengths.max(initial=0)), len(kept), self.num_points
         sel = np.full((batch, frames, len(self._gather), 3), np.nan, np.float32)

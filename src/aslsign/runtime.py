@@ -144,8 +144,25 @@ class LiteRTModel:
                 f"got {sorted(inputs)}."
             )
         with self._lock:
-            out = self._runner(**inputs)
+            try:
+                out = self._runner(**inputs)
+            except ValueError as exc:
+                if "Invalid tensor size" not in str(exc):
+                    raise
+                out = self._read_outputs()  # an output with no elements (e.g. no characters)
             return {k: np.array(v, copy=True) for k, v in out.items()}
+
+    def _read_outputs(self) -> dict[str, np.ndarray]:
+        """Outputs after an invocation, empty ones as empty arrays (LiteRT refuses to read
+        a tensor with no elements)."""
+        out = {}
+        for name, d in self._runner.get_output_details().items():
+            shape = tuple(int(s) for s in d["shape"])
+            if 0 in shape:
+                out[name] = np.zeros(shape, np.dtype(d["dtype"]))
+            else:
+                out[name] = self._interpreter.get_tensor(d["index"], self._runner._subgraph_index)
+        return out
 
     def __repr__(self) -> str:
         return f"LiteRTModel({str(self.path)!r}, backend={self.backend!r})"

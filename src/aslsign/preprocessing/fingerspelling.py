@@ -8,7 +8,8 @@
 2. **Frames.** ``frame_filter`` ``"hands"`` drops frames in which neither hand was detected,
    ``"landmarks"`` frames in which nothing was, ``"none"`` keeps every frame. Sequences longer
    than ``max_len`` frames are resampled to ``max_len`` evenly spaced frames (``overflow
-   "resample"``, which keeps every character of a long phrase in view) or cut (``"truncate"``).
+   "resample"``, nearest frame, which keeps every character of a long phrase in view) or cut
+   (``"truncate"``).
 3. **Position block.** The x/y of the points of ``groups`` (default: both hands, the 40 lip
    points, 4 nose points, 10 arm pose points: 96), centred and scaled per sequence. With
    ``normalize "shoulders"`` the centre is the clip's mean shoulder midpoint and the unit its
@@ -45,6 +46,14 @@ _SHOULDERS = (POSE[11], POSE[12])
 _HAND = 21
 _MIDDLE_KNUCKLE = 9
 _FILTERS = ("hands", "landmarks", "none")
+
+
+def resample_indices(n: int, m: int) -> np.ndarray:
+    """``m`` evenly spaced frame indices of ``n`` frames: round(i * (n - 1) / (m - 1)), halves
+    rounded up, in integer arithmetic (so a TensorFlow graph can compute exactly the same)."""
+    i = np.arange(m, dtype=np.int64)
+    den = max(m - 1, 1)
+    return ((2 * i * (n - 1) + den) // (2 * den)).astype(np.intp)
 
 
 @dataclass(frozen=True)
@@ -124,11 +133,12 @@ class FingerspellingPreprocessor:
 
     def limit(self, selected: np.ndarray) -> np.ndarray:
         """At most ``max_len`` frames: resampled evenly (``overflow "resample"``) or cut."""
-        if len(selected) <= self.max_len:
+        n, m = len(selected), self.max_len
+        if n <= m:
             return selected
         if self.overflow == "truncate":
-            return selected[: self.max_len]
-        return selected[np.round(np.linspace(0, len(selected) - 1, self.max_len)).astype(np.intp)]
+            return selected[:m]
+        return selected[resample_indices(n, m)]
 
     @property
     def input_rows(self) -> np.ndarray:

@@ -25,8 +25,8 @@ CTC decoding in the graph; :mod:`training_recipes.kaggle_aslfr`).
 Train, export and measure (normalised Levenshtein on held-out signers and phrases, through the
 exported model and ``aslsign.FingerspellingRecognizer``)::
 
-    python training_recipes/synth_fingerspelling.py --letters ../shared/data/fingerspelling-letters \\
-        --out runs/synth --phrases 4000 --seed 0
+    python training_recipes/synth_fingerspelling.py \\
+        --letters ../shared/data/fingerspelling-letters --out runs/synth --phrases 4000 --seed 0
     python training_recipes/fingerspelling.py --data runs/synth --out runs/ctc_tiny --dim 128
 """
 
@@ -282,7 +282,7 @@ def evaluate_artifact(
         "exact_match": round(exact, 4),
         "count": len(phrases),
         "beam_width": beam_width,
-        "examples": [{"phrase": p, "text": t} for p, t in list(zip(phrases, texts))[:8]],
+        "examples": [{"phrase": p, "text": t} for p, t in zip(phrases[:8], texts[:8], strict=True)],
     }
 
 

@@ -25,12 +25,23 @@ def is_dataframe(obj: Any) -> bool:
 
 
 def dataframe_to_table(df: Any) -> pa.Table:
-    """A pandas DataFrame as a pyarrow Table without importing pandas; a named index is kept."""
-    columns = {str(c): np.asarray(df[c]) for c in df.columns}
+    """A pandas DataFrame as a pyarrow Table without importing pandas; a named index is kept.
+
+    Object (text) columns stay text, so a number column stored as text is reported by the
+    loaders' type checks instead of being parsed.
+    """
+    columns = {str(c): _column_array(df[c]) for c in df.columns}
     index_name = getattr(df.index, "name", None)
     if index_name is not None and str(index_name) not in columns:
-        columns = {str(index_name): np.asarray(df.index), **columns}
+        columns = {str(index_name): _column_array(df.index), **columns}
     return pa.table(columns)
+
+
+def _column_array(values: Any) -> pa.Array:
+    arr = np.asarray(values)
+    if arr.dtype == object or arr.dtype.kind in "USO":
+        return pa.array([None if v is None else str(v) for v in arr], type=pa.string())
+    return pa.array(arr)
 
 
 def from_array(source: Any) -> np.ndarray:

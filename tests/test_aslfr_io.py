@@ -236,7 +236,7 @@ def test_fingerspelling_dataset(tmp_path, sequences):
 
 
 def test_dataset_errors(tmp_path):
-    with pytest.raises(LandmarkFileError, match="No train.csv"):
+    with pytest.raises(LandmarkFileError, match=r"No train\.csv"):
         aslsign.FingerspellingDataset(tmp_path)
     (tmp_path / "train.csv").write_text("path,sequence_id\nx.parquet,1\n")
     with pytest.raises(LandmarkFileError, match="missing column"):

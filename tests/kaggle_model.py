@@ -103,3 +103,48 @@ def make_tiny_model(path: Path, input_name: str = "x", output_name: str = "outpu
 
     module = Tiny()
     return _convert(module, module.__call__, path)
+
+
+def aslfr_columns(seed: int = 0, count: int = 100) -> list[str]:
+    """A Kaggle-style ``selected_columns`` list: both hands' x/y plus some pose and face points."""
+    from aslsign.landmarks import ASLFR_COLUMNS
+
+    hands = [c for c in ASLFR_COLUMNS if "hand" in c and not c.startswith("z")]
+    rng = np.random.default_rng(seed)
+    others = [c for c in ASLFR_COLUMNS if "hand" not in c]
+    return hands + list(rng.choice(others, count - len(hands), replace=False))
+
+
+def make_kaggle_aslfr_submission(
+    path: Path, columns: list[str], *, probabilities: bool = False, seed: int = 0
+) -> Path:
+    """Write a Kaggle ASLFR submission-format ``.tflite`` (builtin ops only) to ``path``.
+
+    ``serving_default``: ``inputs`` float32 [frames, len(columns)] (NaN kept) -> ``outputs``
+    [frames // 3, 59]: NaN -> 0, the frames are averaged in groups of three, and a fixed random
+    two-layer network scores the 59 characters per group (logits, or softmax probabilities
+    with ``probabilities``). Nothing of aslsign's own models or pipelines is used.
+    """
+    import tensorflow as tf
+
+    n = len(columns)
+    rng = np.random.default_rng(seed)
+    w1 = (rng.standard_normal((n, 48)) / np.sqrt(n) * 3.0).astype(np.float32)
+    w2 = (rng.standard_normal((48, 59)) / np.sqrt(48) * 3.0).astype(np.float32)
+    b2 = (rng.standard_normal(59) * 0.5).astype(np.float32)
+
+    class AslfrSubmission(tf.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w1, self.w2, self.b2 = tf.constant(w1), tf.constant(w2), tf.constant(b2)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, n], tf.float32, name="inputs")])
+        def __call__(self, inputs):
+            x = tf.where(tf.math.is_nan(inputs), tf.zeros_like(inputs), inputs)
+            groups = tf.shape(x)[0] // 3
+            x = tf.reduce_mean(tf.reshape(x[: groups * 3], (groups, 3, n)), axis=1)
+            logits = tf.matmul(tf.nn.tanh(tf.matmul(x - 0.5, self.w1)), self.w2) + self.b2
+            return {"outputs": tf.nn.softmax(logits) if probabilities else logits}
+
+    module = AslfrSubmission()
+    return _convert(module, module.__call__, path)

@@ -3,13 +3,17 @@
 >>> import aslsign
 >>> with aslsign.SignRecognizer.from_pretrained() as rec:    # doctest: +SKIP
 ...     print(rec.predict("sequence.parquet").label)
+>>> with aslsign.FingerspellingRecognizer.from_pretrained() as rec:    # doctest: +SKIP
+...     print(rec.predict("phrases.parquet", sequence_id=1234).text)
 
 Core imports pull in numpy, pyarrow and (when a model is loaded) a LiteRT interpreter only.
 """
 
 from __future__ import annotations
 
-from . import errors, landmarks, preprocessing
+from . import errors, landmarks, metrics, preprocessing
+from .auto import load_recognizer
+from .characters import CHARACTERS
 from .config import ModelConfig, TensorSpec
 from .errors import (
     AslSignError,
@@ -24,6 +28,7 @@ from .errors import (
     SignatureMismatchError,
     WrongTaskError,
 )
+from .fingerspelling import FingerspellingRecognizer
 from .io import (
     FingerspellingDataset,
     FingerspellingRecord,
@@ -35,12 +40,14 @@ from .io import (
     write_fingerspelling,
 )
 from .recognizer import SignRecognizer, read_label_map
-from .registry import DEFAULT_MODEL, is_model, list_models
-from .results import Category, SignResult
+from .registry import DEFAULT_FINGERSPELLING_MODEL, DEFAULT_MODEL, is_model, list_models
+from .results import Category, FingerspellingResult, SignResult
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CHARACTERS",
+    "DEFAULT_FINGERSPELLING_MODEL",
     "DEFAULT_MODEL",
     "AslSignError",
     "BackendNotAvailableError",
@@ -48,7 +55,9 @@ __all__ = [
     "ConfigError",
     "EmptySequenceError",
     "FingerspellingDataset",
+    "FingerspellingRecognizer",
     "FingerspellingRecord",
+    "FingerspellingResult",
     "GislrDataset",
     "GislrRecord",
     "InputShapeError",
@@ -69,7 +78,9 @@ __all__ = [
     "list_models",
     "list_sequence_ids",
     "load_fingerspelling",
+    "load_recognizer",
     "load_sequence",
+    "metrics",
     "preprocessing",
     "read_label_map",
     "write_fingerspelling",

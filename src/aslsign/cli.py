@@ -2,6 +2,7 @@
 
 aslsign predict FILE... [--model NAME|DIR] [--top-k K] [--json]
 aslsign predict --example            # the default model's bundled example sequences
+aslsign predict --model ctc_tiny.synth_letters FILE... [--sequence-id ID] [--beam-width W]
 aslsign info [MODEL] [--json]
 aslsign models
 """
@@ -9,57 +10,74 @@ aslsign models
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import __version__
+from .auto import recognizer_class
 from .errors import AslSignError
-from .io import load_sequence, read_examples
+from .fingerspelling import FingerspellingRecognizer
+from .io import is_aslfr_file, load_sequence, read_examples, read_fingerspelling_file
 from .recognizer import SignRecognizer
-from .registry import DEFAULT_MODEL, list_models
-from .results import SignResult
+from .registry import DEFAULT_FINGERSPELLING_MODEL, DEFAULT_MODEL, list_models, model_task
+from .results import FingerspellingResult, SignResult
 
 __all__ = ["main"]
 
-_FILES_PER_STEP = 256
+_SEQUENCES_PER_STEP = 256
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="aslsign", description="ASL sign recognition from MediaPipe Holistic landmarks."
+        prog="aslsign", description="ASL recognition from MediaPipe Holistic landmarks."
     )
     p.add_argument("--version", action="version", version=f"aslsign {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    pr = sub.add_parser("predict", help="recognise the sign in landmark files")
-    pr.add_argument("files", nargs="*", type=Path, help="GISLR parquet files")
+    pr = sub.add_parser(
+        "predict",
+        help="recognise the sign in landmark files, or transcribe fingerspelling",
+        description="Isolated-sign models print one row per file; fingerspelling models one "
+        "row per sequence (every sequence of an ASLFR file, or --sequence-id).",
+    )
+    pr.add_argument("files", nargs="*", type=Path, help="GISLR or ASLFR parquet files")
     pr.add_argument(
         "--model",
         default=DEFAULT_MODEL,
-        help=f"bundled name, artifact dir, .tflite or hub repo (default {DEFAULT_MODEL})",
+        help=f"bundled name, artifact dir, .tflite or hub repo (default {DEFAULT_MODEL}; the "
+        f"bundled fingerspelling model is {DEFAULT_FINGERSPELLING_MODEL})",
     )
     pr.add_argument(
         "--example",
         action="store_true",
         help="also run the example sequences bundled with the model",
     )
-    pr.add_argument("--label-map", type=Path, help="label map JSON for a Kaggle .tflite model")
-    pr.add_argument("--top-k", type=int, default=3, help="classes to list per file")
     pr.add_argument("--json", action="store_true", help="one JSON object per line")
     pr.add_argument("--batch-size", type=int, default=32, help="sequences per interpreter call")
     pr.add_argument("--threads", type=int, default=None, help="interpreter threads")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    signs = pr.add_argument_group("isolated-sign models")
+    signs.add_argument("--top-k", type=int, default=3, help="classes to list per file")
+    signs.add_argument("--label-map", type=Path, help="label map JSON for a Kaggle GISLR model")
+    spell = pr.add_argument_group("fingerspelling models")
+    spell.add_argument("--sequence-id", type=int, help="transcribe only this sequence of each file")
+    spell.add_argument("--beam-width", type=int, default=1, help="1: greedy; more: beam search")
+    spell.add_argument("--inference-args", type=Path, help="inference_args.json of a Kaggle model")
+    spell.add_argument("--char-map", type=Path, help="character map JSON of a Kaggle model")
 
     info = sub.add_parser("info", help="describe a model")
     info.add_argument("model", nargs="?", default=DEFAULT_MODEL)
-    info.add_argument("--label-map", type=Path, help="label map JSON for a Kaggle .tflite model")
+    info.add_argument("--label-map", type=Path, help="label map JSON for a Kaggle GISLR model")
+    info.add_argument("--inference-args", type=Path, help="inference_args.json (Kaggle ASLFR)")
     info.add_argument("--json", action="store_true", help="print the full config as JSON")
 
-    sub.add_parser("models", help="list the bundled models")
+    sub.add_parser("models", help="list the bundled models and their tasks")
     return p
 
 
@@ -70,25 +88,48 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _predict(args)
         if args.command == "info":
             return _info(args)
+        defaults = {DEFAULT_MODEL, DEFAULT_FINGERSPELLING_MODEL}
         for name in list_models():
-            print(name + ("  (default)" if name == DEFAULT_MODEL else ""))
+            print(f"{name:<32} {model_task(name):<15}" + ("(default)" if name in defaults else ""))
         return 0
     except AslSignError as exc:
         print(f"aslsign: error: {exc}", file=sys.stderr)
         return 2
 
 
+# (display name, sequence id or None, landmarks or the error that stopped loading them)
+Item = tuple[str, "int | None", "np.ndarray | AslSignError"]
+
+
+def _open(args: argparse.Namespace) -> SignRecognizer | FingerspellingRecognizer:
+    cls = recognizer_class(args.model)
+    if cls is FingerspellingRecognizer:
+        return FingerspellingRecognizer.from_pretrained(
+            args.model,
+            beam_width=args.beam_width,
+            num_threads=getattr(args, "threads", None),
+            inference_args=args.inference_args,
+            char_map=getattr(args, "char_map", None),
+        )
+    return SignRecognizer.from_pretrained(
+        args.model,
+        top_k=getattr(args, "top_k", 5),
+        num_threads=getattr(args, "threads", None),
+        label_map=args.label_map,
+    )
+
+
 def _predict(args: argparse.Namespace) -> int:
     if not args.files and not args.example:
         print("aslsign predict: give landmark files, or --example", file=sys.stderr)
         return 2
-    if args.top_k < 1 or args.batch_size < 1:
-        print("aslsign predict: --top-k and --batch-size must be >= 1", file=sys.stderr)
+    if args.top_k < 1 or args.batch_size < 1 or args.beam_width < 1:
+        print(
+            "aslsign predict: --top-k, --batch-size and --beam-width must be >= 1", file=sys.stderr
+        )
         return 2
-    with SignRecognizer.from_pretrained(
-        args.model, top_k=args.top_k, num_threads=args.threads, label_map=args.label_map
-    ) as rec:
-        inputs: list[tuple[str, Path | np.ndarray]] = []
+    with _open(args) as rec:
+        items: list[Iterable[Item]] = []
         if args.example:
             examples = Path(rec.source or "") / "examples.json"
             if not examples.is_file():
@@ -96,36 +137,58 @@ def _predict(args: argparse.Namespace) -> int:
                     f"aslsign predict: model {args.model} ships no examples.json", file=sys.stderr
                 )
                 return 2
-            inputs += [(f"example:{k}", v) for k, v in read_examples(examples).items()]
-        inputs += [(str(f), f) for f in args.files]
-        return _predict_inputs(rec, inputs, args)
+            items.append((f"example:{k}", None, v) for k, v in read_examples(examples).items())
+        spelling = isinstance(rec, FingerspellingRecognizer)
+        items.append(_file_items(args.files, args.sequence_id if spelling else None, spelling))
+        return _predict_items(rec, itertools.chain.from_iterable(items), args)
 
 
-def _predict_inputs(
-    rec: SignRecognizer, inputs: list[tuple[str, Path | np.ndarray]], args: argparse.Namespace
+def _file_items(files: list[Path], sequence_id: int | None, spelling: bool) -> Iterator[Item]:
+    """Every sequence of the files: GISLR files hold one, ASLFR files many (read file by file)."""
+    for f in files:
+        try:
+            if spelling and is_aslfr_file(f):
+                ids = None if sequence_id is None else [sequence_id]
+                for sid, x in read_fingerspelling_file(f, ids):
+                    yield str(f), sid, x
+            else:
+                yield str(f), None, load_sequence(f)
+        except AslSignError as exc:
+            yield str(f), sequence_id, exc
+
+
+def _predict_items(
+    rec: SignRecognizer | FingerspellingRecognizer, items: Iterator[Item], args: argparse.Namespace
 ) -> int:
+    spelling = isinstance(rec, FingerspellingRecognizer)
     bar = None
-    if len(inputs) > 1 and not args.quiet:
+    if (not args.quiet and len(args.files) + args.example > 1) or (spelling and not args.quiet):
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(inputs), desc="predicting", unit="file", file=sys.stderr)
+        bar = tqdm(desc="predicting", unit="seq", file=sys.stderr)
     failures = 0
-    width = max(len(name) for name, _ in inputs)
+    width = max([len(str(f)) for f in args.files] + [16])
     if not args.json:
-        _emit(f"{'file':<{width}}  {'label':<16} {'score':>6}  top-{args.top_k}", bar)
-    for start in range(0, len(inputs), _FILES_PER_STEP):  # bounded memory, steady progress
-        chunk = inputs[start : start + _FILES_PER_STEP]
-        loaded, names = [], []
-        for name, src in chunk:
-            try:
-                loaded.append(load_sequence(src))
-                names.append(name)
-            except AslSignError as exc:
+        header = (
+            f"{'file':<{width}}  {'sequence_id':>11}  {'conf':>5}  text"
+            if spelling
+            else f"{'file':<{width}}  {'label':<16} {'score':>6}  top-{args.top_k}"
+        )
+        _emit(header, bar)
+    while True:  # bounded memory, steady progress
+        chunk = list(itertools.islice(items, _SEQUENCES_PER_STEP))
+        if not chunk:
+            break
+        good = [(name, sid, x) for name, sid, x in chunk if isinstance(x, np.ndarray)]
+        for name, sid, x in chunk:
+            if not isinstance(x, np.ndarray):
                 failures += 1
-                _emit_error(name, exc, args.json, bar)
-        results = rec.predict_batch(loaded, batch_size=args.batch_size)
-        for name, result in zip(names, results, strict=True):
-            _emit(_format(name, result, args.json, width), bar)
+                _emit_error(name, sid, x, args.json, bar)
+        results: Sequence[SignResult | FingerspellingResult] = rec.predict_batch(
+            [x for _, _, x in good], batch_size=args.batch_size
+        )
+        for (name, sid, _), result in zip(good, results, strict=True):
+            _emit(_format(name, sid, result, args, width), bar)
         if bar is not None:
             bar.update(len(chunk))
     if bar is not None:
@@ -140,15 +203,32 @@ def _emit(line: str, bar: object) -> None:
         print(line, flush=True)
 
 
-def _emit_error(name: str, exc: Exception, as_json: bool, bar: object) -> None:
+def _emit_error(
+    name: str, sequence_id: int | None, exc: Exception, as_json: bool, bar: object
+) -> None:
     if as_json:
-        _emit(json.dumps({"file": name, "error": str(exc), "type": type(exc).__name__}), bar)
+        row: dict[str, Any] = {"file": name}
+        if sequence_id is not None:
+            row["sequence_id"] = sequence_id
+        _emit(json.dumps({**row, "error": str(exc), "type": type(exc).__name__}), bar)
     else:
         print(f"aslsign: error: {exc}", file=sys.stderr)
 
 
-def _format(name: str, r: SignResult, as_json: bool, width: int) -> str:
-    if as_json:
+def _format(
+    name: str,
+    sequence_id: int | None,
+    r: SignResult | FingerspellingResult,
+    args: argparse.Namespace,
+    width: int,
+) -> str:
+    if isinstance(r, FingerspellingResult):
+        if args.json:
+            return json.dumps({"file": name, "sequence_id": sequence_id, **r.to_dict()})
+        sid = "" if sequence_id is None else str(sequence_id)
+        text = r.text if r.detected else "(no hands)"
+        return f"{name:<{width}}  {sid:>11}  {r.confidence:>5.3f}  {text}"
+    if args.json:
         return json.dumps({"file": name, **r.to_dict()})
     if not r.detected:
         return f"{name:<{width}}  {'(no landmarks)':<16} {0.0:>6.3f}"
@@ -157,7 +237,8 @@ def _format(name: str, r: SignResult, as_json: bool, width: int) -> str:
 
 
 def _info(args: argparse.Namespace) -> int:
-    with SignRecognizer.from_pretrained(args.model, label_map=args.label_map) as rec:
+    args.beam_width = 1
+    with _open(args) as rec:
         backend = rec.backend
     c = rec.config
     if args.json:
@@ -178,16 +259,25 @@ def _info(args: argparse.Namespace) -> int:
         ("backend", backend),
         ("license", c.license),
     ]
+    if c.decoding:
+        rows.append(("decoding", json.dumps(c.decoding)))
     val = c.metrics.get("validation")
-    if val:
+    if val and "top1" in val:
         rows.append(
             (
                 "accuracy",
                 f"top-1 {val['top1']:.4f}, top-5 {val['top5']:.4f} on {c.metrics.get('data')}",
             )
         )
+    elif val and "normalized_levenshtein" in val:
+        rows.append(
+            (
+                "norm. Levenshtein",
+                f"{val['normalized_levenshtein']:.4f} on {c.metrics.get('data')}",
+            )
+        )
     for key, value in rows:
-        print(f"{key:>14}: {value}")
+        print(f"{key:>17}: {value}")
     return 0
 
 

@@ -142,7 +142,7 @@ def make_serving_fn(encoder: Any, pre: FingerspellingPreprocessor, blank: int) -
             lambda: decode(features),
             lambda: tf.zeros((0, n_chars), tf.float32),
         )
-        return {"outputs": outputs}
+        return {"outputs": tf.reshape(outputs, (-1, n_chars))}  # rank 2 in the signature
 
     return serve
 

@@ -102,6 +102,7 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
             WrongTaskError: the model is not a fingerspelling model (it names the recogniser
                 that loads it).
         """
+        _check_beam_width(beam_width)
         return cls._pretrained(
             name_or_path,
             num_threads=num_threads,

@@ -18,15 +18,23 @@ def test_zoo_entry(name):
     assert config.model_sha256 == sha256_file(root / "model.tflite")
     assert (root / "model.tflite").stat().st_size < 5 * 2**20
     card = (root / "README.md").read_text()
-    assert all(label in card for label in config.labels), "the card must list the labels"
     assert config.license and config.training.get("recipe")
     validation = config.metrics["validation"]
-    assert f"{validation['top1']:.4f}" in card, "the card must show the measured accuracy"
-    with aslsign.SignRecognizer.from_pretrained(name) as rec:
-        assert rec.labels == config.labels
-        if (root / "examples.json").is_file():
-            for label, seq in read_examples(root / "examples.json").items():
-                assert rec.predict(seq).label == label
+    with aslsign.load_recognizer(name) as rec:
+        assert rec.config == config
+        if config.task == "isolated_sign":
+            assert all(label in card for label in config.labels), "the card must list the labels"
+            assert f"{validation['top1']:.4f}" in card, "the card must show the measured accuracy"
+            assert rec.labels == config.labels
+            if (root / "examples.json").is_file():
+                for label, seq in read_examples(root / "examples.json").items():
+                    assert rec.predict(seq).label == label
+        else:
+            assert config.task == "fingerspelling"
+            score = f"{validation['normalized_levenshtein']:.4f}"
+            assert score in card, "the card must show the measured score"
+            assert "SYNTHETIC" in card or "synthetic" in config.metrics["data"].lower()
+            assert set(rec.characters) <= set(aslsign.CHARACTERS)
 
 
 def test_registry_lists_only_complete_entries():
@@ -34,3 +42,10 @@ def test_registry_lists_only_complete_entries():
     assert not aslsign.is_model("zoo")
     for name in aslsign.list_models():
         assert aslsign.is_model(name)
+
+
+def test_registry_filters_by_task():
+    signs = aslsign.list_models(task="isolated_sign")
+    spelling = aslsign.list_models(task="fingerspelling")
+    assert aslsign.DEFAULT_MODEL in signs and not set(signs) & set(spelling)
+    assert sorted(signs + spelling) == aslsign.list_models()

@@ -270,9 +270,8 @@ def evaluate_artifact(
     out: Path, raws: Sequence[np.ndarray], phrases: Sequence[str], beam_width: int = 1
 ) -> dict[str, Any]:
     """Normalised Levenshtein of the exported artifact through ``FingerspellingRecognizer``."""
-    from aslsign.metrics import normalized_levenshtein
-
     from aslsign import FingerspellingRecognizer
+    from aslsign.metrics import normalized_levenshtein
 
     with FingerspellingRecognizer.from_pretrained(out, beam_width=beam_width) as rec:
         texts = [r.text for r in rec.predict_batch(raws)]
@@ -284,6 +283,31 @@ def evaluate_artifact(
         "beam_width": beam_width,
         "examples": [{"phrase": p, "text": t} for p, t in zip(phrases[:8], texts[:8], strict=True)],
     }
+
+
+def export_and_compare(
+    encoder: Any,
+    pre: FingerspellingPreprocessor,
+    out: Path,
+    artifact: Path,
+    raws: Sequence[np.ndarray],
+    blank: int,
+) -> float:
+    """Write the Kaggle submission model; return the share of ``raws`` it transcribes exactly
+    as the artifact does (1.0 expected)."""
+    from aslsign import FingerspellingRecognizer
+    from training_recipes.kaggle_aslfr import export_kaggle
+
+    export_kaggle(encoder, pre, out, blank=blank)
+    with (
+        FingerspellingRecognizer.from_pretrained(artifact) as ours,
+        FingerspellingRecognizer.from_kaggle(out / "model.tflite") as kaggle,
+    ):
+        a = [r.text for r in ours.predict_batch(raws)]
+        b = [r.text for r in kaggle.predict_batch(raws)]
+    agreement = float(np.mean([x == y for x, y in zip(a, b, strict=True)])) if a else 1.0
+    print(f"Kaggle export: {agreement:.4f} of {len(a)} sequences transcribed as the artifact does")
+    return agreement
 
 
 class Monitor(keras.callbacks.Callback):
@@ -421,7 +445,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-train", type=int, default=None, help="use at most this many sequences")
     p.add_argument("--monitor-every", type=int, default=5, help="epochs between validations")
     p.add_argument("--beam-width", type=int, default=8, help="beam width also measured")
-    p.add_argument("--kaggle", action="store_true", help="also export a Kaggle ASLFR model")
+    p.add_argument(
+        "--kaggle",
+        type=Path,
+        default=None,
+        help="also write a Kaggle ASLFR submission model (model.tflite, inference_args.json, "
+        "character map) to this directory, checked to transcribe as the artifact does",
+    )
     p.add_argument("--seed", type=int, default=42)
     return p.parse_args(argv)
 
@@ -544,14 +574,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         metrics["train"] = evaluate_artifact(
             tmp, raw_train, [r.phrase for r in train_rec[: len(raw_train)]]
         )
+        if args.kaggle:
+            metrics["kaggle_agreement"] = export_and_compare(
+                encoder, pre, args.kaggle, tmp, (raw_val or raw_train)[:200], len(labels) - 1
+            )
         config = config.from_dict({**config.to_dict(), "metrics": metrics})
         config.save(tmp / "config.json")
         command = f"python training_recipes/fingerspelling.py {shlex.join(argv)}"
         (tmp / "README.md").write_text(model_card(config, command))
-        if args.kaggle:
-            from training_recipes.kaggle_aslfr import export_kaggle
-
-            export_kaggle(encoder, pre, tmp / "kaggle", blank=len(labels) - 1)
     print(json.dumps({"out": str(out), **metrics}, indent=2))
     return metrics
 

@@ -13,8 +13,10 @@ How a phrase is rendered
     linear interpolation), and joined to the next by a transition that interpolates every
     landmark (linear or eased, sometimes none). The body (face, torso) is one clip's
     throughout; each clip's hand and arm are moved to it, keeping their place relative to the
-    shoulders. A repeated letter ("ll", "00") gets a small sideways bounce of the hand between
-    the two, as signers do, so that it is not one long letter.
+    shoulders (a quarter of the phrases keep each clip's own body instead, small jumps and
+    all). Transitions are an interpolation, a hold of the last frame, or a cut. A repeated
+    letter ("ll", "00") mostly gets a small sideways bounce of the hand between the two, as
+    signers do; otherwise only its length tells it from one held letter.
 
 Characters without a recording (documented stand-ins)
     ``0``: the ``o`` clip (ASL zero resembles O; only context tells them apart).
@@ -29,7 +31,7 @@ Synthetic signers (:class:`Signer`)
     Scale 0.8-1.25 and rotation +-20 deg about the image centre, shift +-0.1, left-handed with
     probability 0.25 (the whole sequence mirrored, so the hand appears as ``left_hand``), hand
     size 0.85-1.15 and a fixed per-joint hand-shape offset (about 3 % of the hand's size),
-    pace 5-20 frames per character, transitions 1-7 frames, landmark noise 0.001-0.006, hand
+    pace 5-28 frames per character, transitions 1-7 frames, landmark noise 0.001-0.006, hand
     frames dropped with probability 0-0.12 (sometimes in bursts).
 
 Phrases
@@ -247,7 +249,7 @@ def make_signer(participant_id: int, rng: np.random.Generator) -> Signer:
         hand_offsets=tuple(
             (float(a), float(b)) for a, b in rng.normal(0.0, 0.03, (21, 2)).round(4)
         ),
-        frames_per_char=float(rng.uniform(5, 20)),
+        frames_per_char=float(rng.uniform(5, 28)),
         transition_frames=float(rng.uniform(1, 7)),
         noise=float(rng.uniform(0.001, 0.006)),
         drop_prob=float(rng.uniform(0.0, 0.12)),
@@ -313,65 +315,78 @@ def render_phrase(
         raise ValueError(f"Cannot render {unknown} (renderable: letters, digits, ' -./@:+').")
     body = clips[LETTERS[int(rng.integers(0, 26))]][0].copy()  # one body for the whole phrase
     body_mid = np.nanmean(body[list(_SHOULDERS), :2], axis=0)
+    own_bodies = rng.random() < 0.25  # some phrases keep each clip's own body, as recorded
     size = _hand_size(body)
-    segments: list[np.ndarray] = []  # each (frames, arm rows, 3)
+    segments: list[np.ndarray] = []  # each (frames, 543, 3)
     drift = np.zeros(3, np.float32)
     prev_char = None
 
-    def arm_of(clip: np.ndarray) -> np.ndarray:
+    def placed(clip: np.ndarray) -> np.ndarray:
+        """The clip on the phrase's body: its hand and arm moved with its shoulders."""
+        if own_bodies:
+            return clip.copy()
         mid = np.nanmean(clip[:, list(_SHOULDERS), :2], axis=(0, 1))
         offset = np.zeros(3, np.float32)
         offset[:2] = body_mid - (mid if np.isfinite(mid).all() else body_mid)
-        return clip[:, _ARM] + offset
+        out = np.repeat(body[None], len(clip), axis=0)
+        out[:, _ARM] = clip[:, _ARM] + offset
+        return out
 
     def pace() -> int:
         return max(4, round(signer.frames_per_char * rng.uniform(0.7, 1.4)))
 
     for char in phrase:
         if char == " ":
-            last = segments[-1][-1] if segments else arm_of(clips["a"])[0]
+            last = segments[-1][-1] if segments else placed(clips["a"])[0]
             n = max(4, round(pace() * rng.uniform(0.6, 1.2)))
-            step = np.array([rng.uniform(0.8, 1.5) * size, rng.uniform(-0.2, 0.2) * size, 0])
+            step = np.zeros((len(_ARM), 3), np.float32)
+            step[:, :2] = [rng.uniform(0.8, 1.5) * size, rng.uniform(-0.2, 0.2) * size]
             ramp = np.linspace(0, 1, n)[:, None, None].astype(np.float32)
-            segments.append(last[None] + ramp * step.astype(np.float32))
-            drift += step.astype(np.float32)
+            pause = np.repeat(last[None], n, axis=0)
+            pause[:, _ARM] += ramp * step
+            segments.append(pause)
+            drift += step[0]
             if abs(drift[0]) > 4 * size:  # the hand comes back towards the middle
                 drift[0] *= -0.5
             prev_char = char
             continue
         if char in STROKES:
-            base = arm_of(clips["1"])
+            base = placed(clips["1"])
             shape = base[len(base) // 2]
             n = max(6, round(pace() * rng.uniform(0.9, 1.4)))
-            seg = shape[None] + _stroke(char, n, size)[:, None, :]
+            seg = np.repeat(shape[None], n, axis=0)
+            seg[:, _ARM] += _stroke(char, n, size)[:, None, :]
         else:
-            clip = arm_of(clips[char])
+            clip = placed(clips[char])
             a = int(rng.integers(0, min(4, len(clip) // 4) + 1))
             b = len(clip) - int(rng.integers(0, min(4, len(clip) // 4) + 1))
             clip = clip[a:b] if b - a >= 2 else clip
             seg = _resample(clip, pace(), signer.interpolation)
-        seg = seg + drift
+        seg[:, _ARM] += drift
         if segments:
             last, first = segments[-1][-1], seg[0]
             k = round(signer.transition_frames * rng.uniform(0.5, 1.5))
-            if rng.random() < 0.1 and char != prev_char:
+            bounce = char == prev_char and rng.random() < 0.6
+            kind = rng.random()
+            if kind < 0.1 and not bounce:
                 k = 0  # no transition: a cut
-            if char == prev_char:
+            if bounce:
                 k = max(k, 3)
-            if k:
+            if k and kind < 0.25 and not bounce:  # a hold of the last frame
+                segments.append(np.repeat(last[None], k, axis=0))
+            elif k:
                 s = np.linspace(0, 1, k + 2)[1:-1].astype(np.float32)
                 if rng.random() < 0.5:
                     s = (0.5 - 0.5 * np.cos(np.pi * s)).astype(np.float32)  # eased
                 trans = last[None] * (1 - s[:, None, None]) + first[None] * s[:, None, None]
-                if char == prev_char:  # a sideways bounce between repeated letters
+                if bounce:  # a sideways bounce between repeated letters, as signers do
                     amp = rng.uniform(0.4, 1.0) * size * rng.choice([-1, 1])
-                    trans[:, :, 0] += amp * np.sin(np.pi * np.linspace(0, 1, k + 2)[1:-1])[:, None]
+                    wave = amp * np.sin(np.pi * np.linspace(0, 1, k + 2)[1:-1])
+                    trans[:, _ARM, 0] += wave[:, None].astype(np.float32)
                 segments.append(trans)
         segments.append(seg)
         prev_char = char
-    arm = np.concatenate(segments).astype(np.float32)
-    out = np.repeat(body[None], len(arm), axis=0)
-    out[:, _ARM] = arm
+    out = np.concatenate(segments).astype(np.float32)
     return _apply_signer(out, signer, rng)
 
 

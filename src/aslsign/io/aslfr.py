@@ -138,10 +138,11 @@ def read_fingerspelling_file(
         ids = f.row_group_ids(rg)
         if wanted is not None and not wanted.intersection(ids.tolist()):
             continue
-        table = f.read_row_groups([rg])
+        coords, frames = _decode(f.read_row_groups([rg]), f"{path} row group {rg}")
         for sid, rows in _split_rows(ids):
             if wanted is None or sid in wanted:
-                yield sid, _to_landmarks(table.take(rows), f"{path} sequence {sid}")
+                seq_frames = None if frames is None else frames[rows]
+                yield sid, _in_frame_order(coords[rows], seq_frames)
 
 
 def _split_rows(ids: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -332,27 +333,37 @@ def _from_wide_table(table: pa.Table, sequence_id: int | None, origin: str) -> n
 
 def _to_landmarks(table: pa.Table, origin: str) -> np.ndarray:
     """(frames, 543, 3) float32 from the wide columns of one sequence, in frame order."""
-    n = table.num_rows
-    if n == 0:
+    if table.num_rows == 0:
         raise EmptySequenceError(f"{origin}: the sequence has no frames.")
+    coords, frames = _decode(table, origin)
+    return _in_frame_order(coords, frames)
+
+
+def _decode(table: pa.Table, origin: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """All rows of ``table`` as (rows, 543, 3) float32, and the ``frame`` column if any."""
+    n = table.num_rows
     position = {name: i for i, name in enumerate(table.column_names)}  # by-name lookup is O(n)
     columns = table.columns
-    coords = np.empty((len(ASLFR_COLUMNS), n), np.float32)  # (xyz * 543, frames)
+    coords = np.empty((len(ASLFR_COLUMNS), n), np.float32)  # (xyz * 543, rows)
     for i, name in enumerate(ASLFR_COLUMNS):
         column = columns[position[name]]
         if not (pa.types.is_floating(column.type) or pa.types.is_null(column.type)):
             check_numeric(table, [name], origin)  # raises for non-numbers; integers pass
         coords[i] = float_column(column)
     out = coords.reshape(3, NUM_LANDMARKS, n).transpose(2, 1, 0)
-    if FRAME in position:
-        check_numeric(table, [FRAME], origin)
-        frame_col = columns[position[FRAME]]
-        if frame_col.null_count:
-            raise InputShapeError(f"{origin}: column frame has null values.")
-        frames = frame_col.to_numpy()
-        if len(frames) > 1 and not (frames[1:] > frames[:-1]).all():
-            out = out[np.argsort(frames, kind="stable")]
-    return np.ascontiguousarray(out)
+    if FRAME not in position:
+        return out, None
+    check_numeric(table, [FRAME], origin)
+    frame_col = columns[position[FRAME]]
+    if frame_col.null_count:
+        raise InputShapeError(f"{origin}: column frame has null values.")
+    return out, np.asarray(frame_col.to_numpy())
+
+
+def _in_frame_order(coords: np.ndarray, frames: np.ndarray | None) -> np.ndarray:
+    if frames is not None and len(frames) > 1 and not (frames[1:] > frames[:-1]).all():
+        coords = coords[np.argsort(frames, kind="stable")]
+    return np.ascontiguousarray(coords)
 
 
 # ----------------------------------------------------------------------------- writing

@@ -523,6 +523,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         epochs=args.epochs,
         steps_per_epoch=len(source),
         callbacks=callbacks,
+        shuffle=False,  # CTCBatches shuffles
         verbose=2 if not sys.stdout.isatty() else 1,
     )
     seconds = round(time.perf_counter() - start, 1)

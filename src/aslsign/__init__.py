@@ -36,6 +36,7 @@ from .io import (
     GislrRecord,
     list_sequence_ids,
     load_fingerspelling,
+    load_landmarks,
     load_sequence,
     write_fingerspelling,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "list_models",
     "list_sequence_ids",
     "load_fingerspelling",
+    "load_landmarks",
     "load_recognizer",
     "load_sequence",
     "metrics",

@@ -39,3 +39,9 @@ def gislr_gallery() -> Path:
 @pytest.fixture(scope="session")
 def label_maps() -> Path:
     return _data_dir("label_maps")
+
+
+@pytest.fixture(scope="session")
+def letters() -> Path:
+    """One signer's fingerspelled letter and digit recordings (JSON; the synthetic ASLFR source)."""
+    return _data_dir("fingerspelling-letters")

@@ -6,15 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from conftest import DATA, requires_tf
+from conftest import requires_tf
 
 import aslsign
 
 pytestmark = requires_tf
-LETTERS = DATA / "fingerspelling-letters"
-needs_letters = pytest.mark.skipif(
-    not LETTERS.is_dir(), reason=f"letter recordings {LETTERS} not found: set ASLSIGN_DATA"
-)
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +21,11 @@ def recipe():
 
 
 @pytest.fixture(scope="module")
-def synth_data(tmp_path_factory):
-    if not LETTERS.is_dir():
-        pytest.skip(f"letter recordings {LETTERS} not found: set ASLSIGN_DATA")
+def synth_data(letters, tmp_path_factory):
     from training_recipes.synth_fingerspelling import generate
 
     out = tmp_path_factory.mktemp("synth")
-    return generate(LETTERS, out, 48, seed=11, n_signers=4, sequences_per_file=30)
+    return generate(letters, out, 48, seed=11, n_signers=4, sequences_per_file=30)
 
 
 def test_output_steps_and_padding(recipe):
@@ -46,7 +40,6 @@ def test_output_steps_and_padding(recipe):
     np.testing.assert_allclose(together[0, :4], alone[0], atol=1e-5)
 
 
-@needs_letters
 def test_export_parity_on_real_length_inputs(recipe, synth_data, tmp_path):
     """Keras vs TFLite on synthetic phrases of several hundred frames: <= 1e-4."""
     from aslsign.preprocessing import FingerspellingPreprocessor
@@ -65,7 +58,6 @@ def test_export_parity_on_real_length_inputs(recipe, synth_data, tmp_path):
     assert diff <= 1e-4
 
 
-@needs_letters
 def test_recipe_trains_and_exports_both_artifacts(recipe, synth_data, tmp_path):
     out = tmp_path / "runs" / "ctc"
     kaggle = tmp_path / "kaggle"

@@ -10,16 +10,11 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import DATA, REPO
+from conftest import REPO
 
 import aslsign
 from aslsign import landmarks as lm
 from aslsign.characters import CHARACTERS
-
-LETTERS = DATA / "fingerspelling-letters"
-pytestmark = pytest.mark.skipif(
-    not LETTERS.is_dir(), reason=f"letter recordings {LETTERS} not found: set ASLSIGN_DATA"
-)
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +25,14 @@ def synth():
 
 
 @pytest.fixture(scope="module")
-def clips(synth):
-    return synth.load_letter_clips(LETTERS)
+def clips(synth, letters):
+    return synth.load_letter_clips(letters)
 
 
 @pytest.fixture(scope="module")
-def dataset(synth, tmp_path_factory):
+def dataset(synth, letters, tmp_path_factory):
     out = tmp_path_factory.mktemp("synth")
-    synth.generate(LETTERS, out, 40, seed=3, n_signers=6, sequences_per_file=15)
+    synth.generate(letters, out, 40, seed=3, n_signers=6, sequences_per_file=15)
     return out
 
 
@@ -65,12 +60,12 @@ def test_dataset_is_in_the_aslfr_format(dataset, synth):
     assert json.loads((dataset / "character_to_prediction_index.json").read_text())[" "] == 0
 
 
-def test_same_seed_same_data_other_seed_other_data(synth, dataset, tmp_path):
-    again = synth.generate(LETTERS, tmp_path / "a", 40, seed=3, n_signers=6, sequences_per_file=15)
+def test_same_seed_same_data_other_seed_other_data(synth, letters, dataset, tmp_path):
+    again = synth.generate(letters, tmp_path / "a", 40, seed=3, n_signers=6, sequences_per_file=15)
     assert (again / "train.csv").read_text() == (dataset / "train.csv").read_text()
     first = aslsign.FingerspellingDataset(dataset)[7]
     np.testing.assert_array_equal(aslsign.FingerspellingDataset(again)[7].load(), first.load())
-    other = synth.generate(LETTERS, tmp_path / "b", 40, seed=4, n_signers=6, sequences_per_file=15)
+    other = synth.generate(letters, tmp_path / "b", 40, seed=4, n_signers=6, sequences_per_file=15)
     assert (other / "train.csv").read_text() != (dataset / "train.csv").read_text()
 
 
@@ -116,10 +111,10 @@ def test_phrases_look_like_the_competitions(synth):
     assert len(set(phrases)) > 380
 
 
-def test_cli(tmp_path):
+def test_cli(letters, tmp_path):
     out = tmp_path / "cli"
     cmd = [sys.executable, str(REPO / "training_recipes" / "synth_fingerspelling.py")]
-    args = ["--letters", str(LETTERS), "--out", str(out), "--phrases", "5", "--seed", "1"]
+    args = ["--letters", str(letters), "--out", str(out), "--phrases", "5", "--seed", "1"]
     proc = subprocess.run(cmd + args, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "SYNTHETIC" in proc.stdout

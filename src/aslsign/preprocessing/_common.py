@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import InputShapeError
-from ..landmarks import NUM_LANDMARKS
+from ..errors import ConfigError, InputShapeError
+from ..landmarks import GROUPS, NUM_LANDMARKS
 
 
 def check_landmarks(landmarks: np.ndarray) -> np.ndarray:
@@ -71,3 +71,35 @@ def pad(sequences: Sequence[np.ndarray], features: tuple[int, ...], value: float
     for i, s in enumerate(sequences):
         batch[i, : len(s)] = s
     return batch
+
+
+def group_points(groups: Sequence[str], max_len: int) -> np.ndarray:
+    """The landmark rows of the named ``groups`` (in order); checks the names and ``max_len``."""
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        raise ConfigError(
+            f"preprocessing.groups: unknown landmark group(s) {unknown}; "
+            f"known groups are {sorted(GROUPS)}."
+        )
+    if max_len < 1:
+        raise ConfigError(f"preprocessing.max_len must be >= 1, got {max_len}.")
+    return np.array([i for g in groups for i in GROUPS[g]], dtype=np.intp)
+
+
+class NanPadded:
+    """``batch`` and ``pad_batch`` of pipelines that feed the model per-frame values, NaN-padded
+    (Kaggle submission models, which have no batch axis and see one sequence at a time)."""
+
+    @property
+    def num_features(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def __call__(self, landmarks: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def batch(self, sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        seqs = [self(s) for s in sequences]
+        return self.pad_batch(seqs), np.array([len(s) for s in seqs])
+
+    def pad_batch(self, sequences: Sequence[np.ndarray]) -> np.ndarray:
+        return pad(sequences, self.num_features, float("nan"))

@@ -37,8 +37,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ConfigError
-from ..landmarks import GROUPS, LEFT_HAND, MIRROR, POSE, RIGHT_HAND
-from ._common import add_lags, check_batch, check_landmarks, finish, nan_mean, pad
+from ..landmarks import LEFT_HAND, MIRROR, POSE, RIGHT_HAND
+from ._common import (
+    add_lags,
+    check_batch,
+    check_landmarks,
+    finish,
+    group_points,
+    nan_mean,
+    pad,
+)
 
 __all__ = ["FingerspellingPreprocessor"]
 
@@ -76,12 +84,7 @@ class FingerspellingPreprocessor:
     _gather: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        unknown = [g for g in self.groups if g not in GROUPS]
-        if unknown:
-            raise ConfigError(
-                f"preprocessing.groups: unknown landmark group(s) {unknown}; "
-                f"known groups are {sorted(GROUPS)}."
-            )
+        points = group_points(self.groups, self.max_len)
         for key, value, allowed in (
             ("normalize", self.normalize, ("shoulders", "std")),
             ("frame_filter", self.frame_filter, _FILTERS),
@@ -89,9 +92,6 @@ class FingerspellingPreprocessor:
         ):
             if value not in allowed:
                 raise ConfigError(f"preprocessing.{key} must be one of {allowed}; got {value!r}.")
-        if self.max_len < 1:
-            raise ConfigError(f"preprocessing.max_len must be >= 1, got {self.max_len}.")
-        points = np.array([i for g in self.groups for i in GROUPS[g]], dtype=np.intp)
         # gathered rows: the groups' points, then the dominant (right) hand, then the shoulders
         gather = np.concatenate([points, np.array(RIGHT_HAND + _SHOULDERS, np.intp)])
         object.__setattr__(self, "points", points)

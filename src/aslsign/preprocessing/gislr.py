@@ -19,9 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..landmarks import GROUPS
-from ._common import add_lags, check_batch, check_landmarks, finish, nan_mean, pad
+from ._common import add_lags, check_batch, check_landmarks, finish, group_points, nan_mean, pad
 
 __all__ = ["Gislr1stPreprocessor"]
 
@@ -44,15 +42,7 @@ class Gislr1stPreprocessor:
     _gather: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        unknown = [g for g in self.groups if g not in GROUPS]
-        if unknown:
-            raise ConfigError(
-                f"preprocessing.groups: unknown landmark group(s) {unknown}; "
-                f"known groups are {sorted(GROUPS)}."
-            )
-        if self.max_len < 1:
-            raise ConfigError(f"preprocessing.max_len must be >= 1, got {self.max_len}.")
-        points = np.array([i for g in self.groups for i in GROUPS[g]], dtype=np.intp)
+        points = group_points(self.groups, self.max_len)
         object.__setattr__(self, "points", points)
         object.__setattr__(self, "_gather", np.append(points, self.center_landmark))
         object.__setattr__(self, "groups", tuple(self.groups))

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -19,13 +18,13 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..landmarks import ASLFR_COLUMNS, NUM_LANDMARKS
-from ._common import check_landmarks, pad
+from ._common import NanPadded, check_landmarks
 
 __all__ = ["ColumnsPreprocessor", "RawPreprocessor"]
 
 
 @dataclass(frozen=True)
-class RawPreprocessor:
+class RawPreprocessor(NanPadded):
     """No preprocessing: (frames, 543, 3) landmarks go to the model as they are."""
 
     name: ClassVar[str] = "raw"
@@ -37,13 +36,6 @@ class RawPreprocessor:
     def __call__(self, landmarks: np.ndarray) -> np.ndarray:
         return check_landmarks(landmarks)
 
-    def batch(self, sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        seqs = [self(s) for s in sequences]
-        return self.pad_batch(seqs), np.array([len(s) for s in seqs])
-
-    def pad_batch(self, sequences: Sequence[np.ndarray]) -> np.ndarray:
-        return pad(sequences, self.num_features, float("nan"))
-
     def to_config(self) -> dict[str, Any]:
         return {"name": self.name}
 
@@ -52,7 +44,7 @@ _COLUMN_POSITION = {name: i for i, name in enumerate(ASLFR_COLUMNS)}
 
 
 @dataclass(frozen=True)
-class ColumnsPreprocessor:
+class ColumnsPreprocessor(NanPadded):
     """The named ASLFR columns of each frame: ``(frames, 543, 3)`` -> ``(frames, columns)``."""
 
     name: ClassVar[str] = "aslfr_columns"
@@ -83,13 +75,6 @@ class ColumnsPreprocessor:
     def __call__(self, landmarks: np.ndarray) -> np.ndarray:
         x = check_landmarks(landmarks)
         return np.ascontiguousarray(x[:, self._rows, self._coords])
-
-    def batch(self, sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        seqs = [self(s) for s in sequences]
-        return self.pad_batch(seqs), np.array([len(s) for s in seqs])
-
-    def pad_batch(self, sequences: Sequence[np.ndarray]) -> np.ndarray:
-        return pad(sequences, self.num_features, float("nan"))
 
     def to_config(self) -> dict[str, Any]:
         return {"name": self.name, "columns": list(self.columns)}

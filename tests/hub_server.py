@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["HubServer", "LoggedRequest"]
+__all__ = ["HubServer", "LoggedRequest", "client_env"]
 
 LFS_SUFFIXES = (".tflite", ".bin", ".onnx", ".safetensors", ".h5", ".keras")
 
@@ -305,3 +306,19 @@ class _Handler(BaseHTTPRequestHandler):
             headers["X-Linked-Etag"] = f'"{f.sha256}"'
             headers["X-Linked-Size"] = str(len(f.data))
         self._send(200, f.data, headers, content_type="application/octet-stream")
+
+
+def client_env(server: HubServer, hf_home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a client process that talks to ``server`` and caches in ``hf_home``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
+    env.update(
+        HF_ENDPOINT=server.url or "http://127.0.0.1:9",
+        HF_HOME=str(hf_home),
+        HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_PROGRESS_BARS="1",
+        HF_HUB_DISABLE_IMPLICIT_TOKEN="1",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+        **extra,
+    )
+    return env

@@ -9,7 +9,6 @@ it at the loopback server (and ``HF_HOME`` at a temporary directory).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import HAS_TF
-from hub_server import HubServer
+from hub_server import HubServer, client_env
 
 import aslsign
 from aslsign import SignRecognizer
@@ -134,17 +133,7 @@ def run_client(
     server: HubServer, hf_home: Path, sequence: Path, calls: list[dict], **env_extra: str
 ) -> list[dict]:
     """Run the calls in a fresh interpreter pointed at ``server``; fail with its log."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
-    env.update(
-        HF_ENDPOINT=server.url or "http://127.0.0.1:9",
-        HF_HOME=str(hf_home),
-        HF_HUB_DISABLE_TELEMETRY="1",
-        HF_HUB_DISABLE_PROGRESS_BARS="1",
-        HF_HUB_DISABLE_IMPLICIT_TOKEN="1",
-        NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
-        **env_extra,
-    )
+    env = client_env(server, hf_home, **env_extra)
     start = len(server.requests)
     spec = json.dumps({"sequence": str(sequence), "calls": calls})
     proc = subprocess.run(

@@ -1,16 +1,29 @@
-"""Evaluation metrics for fingerspelling transcriptions.
+"""Evaluation metrics for fingerspelling transcriptions (sign -> text).
 
-:func:`normalized_levenshtein` is the metric of the Kaggle ASLFR competition: with ``N`` the
-total number of characters over all reference phrases and ``D`` the total Levenshtein distance
-(insertions, deletions and substitutions, each costing 1) between each reference and its
-prediction, the score is ``(N - D) / N``. 1.0 is perfect; it falls below 0 when the predictions
-need more edits than the references have characters. Edit distances come from ``rapidfuzz``
-(C++), one call per pair.
+Over a set of (reference, prediction) phrase pairs let ``N`` be the total number of characters
+of the references and ``D`` the total Levenshtein distance (the fewest single-character
+insertions, deletions and substitutions, each costing 1) between each reference and its own
+prediction.
+
+* :func:`normalized_levenshtein` is ``(N - D) / N``, the metric of the Kaggle "Google - American
+  Sign Language Fingerspelling Recognition" (ASLFR) competition. It is computed over the set, not
+  averaged per phrase; 1.0 is perfect and it goes below 0 when the predictions need more edits
+  than the references have characters (it is not bounded below).
+* :func:`character_error_rate` is ``D / N`` (``1 - normalized_levenshtein``).
+* :func:`levenshtein_distances` gives the distance of each pair.
+
+Conventions: references and predictions pair up one to one (equal lengths, else
+:class:`~aslsign.errors.InputShapeError`), and each element must be a ``str``. When the references
+hold no characters at all (``N == 0``) both ratios are undefined and InputShapeError is raised
+rather than returning a number that could silently enter an average.
+
+Edit distances are computed by ``rapidfuzz`` (a dependency of aslsign), imported on first use:
+this module imports without it and only the functions fail, saying how to install it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -19,60 +32,92 @@ from .errors import InputShapeError
 __all__ = ["character_error_rate", "levenshtein_distances", "normalized_levenshtein"]
 
 
-def _distance_function():  # type: ignore[no-untyped-def]
+def _levenshtein() -> Callable[[str, str], int]:
+    """rapidfuzz's Levenshtein distance (unit costs), or an ImportError saying how to get it."""
     try:
         from rapidfuzz.distance import Levenshtein
-    except ImportError as exc:  # pragma: no cover - rapidfuzz is a dependency
+    except ImportError as exc:
         raise ImportError(
-            "aslsign.metrics needs rapidfuzz: pip install rapidfuzz (it comes with aslsign)."
+            "aslsign.metrics computes edit distances with rapidfuzz, which is not installed: "
+            "pip install rapidfuzz"
         ) from exc
-    return Levenshtein.distance
+    distance: Callable[[str, str], int] = Levenshtein.distance
+    return distance
 
 
-def _check(references: Sequence[str], predictions: Sequence[str]) -> None:
-    if isinstance(references, str) or isinstance(predictions, str):
-        raise InputShapeError(
-            "references and predictions are sequences of strings (one per phrase), not a "
-            "single string: wrap one phrase in a list."
-        )
+def _validate(references: Sequence[str], predictions: Sequence[str]) -> None:
+    for name, texts in (("references", references), ("predictions", predictions)):
+        if isinstance(texts, str):
+            raise InputShapeError(
+                f"{name} must be a sequence of strings, one per phrase; got a single string "
+                f"({texts[:20]!r}): wrap it in a list."
+            )
     if len(references) != len(predictions):
         raise InputShapeError(
-            f"Got {len(references)} references but {len(predictions)} predictions; they pair "
-            "up one to one."
+            f"references and predictions must pair up one to one; got {len(references)} "
+            f"references and {len(predictions)} predictions."
         )
+    for name, texts in (("references", references), ("predictions", predictions)):
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InputShapeError(
+                    f"{name} must hold strings; item {i} is a {type(text).__name__} ({text!r})."
+                )
 
 
 def levenshtein_distances(references: Sequence[str], predictions: Sequence[str]) -> np.ndarray:
-    """The Levenshtein distance of each (reference, prediction) pair, as int64."""
-    _check(references, predictions)
-    distance = _distance_function()
-    return np.array(
-        [distance(str(r), str(p)) for r, p in zip(references, predictions, strict=True)],
+    """The Levenshtein distance of each (reference, prediction) pair.
+
+    Returns:
+        An int64 array of shape ``(len(references),)``.
+
+    Raises:
+        InputShapeError: the sequences differ in length or hold something other than strings.
+        ImportError: rapidfuzz is not installed.
+    """
+    _validate(references, predictions)
+    distance = _levenshtein()
+    return np.fromiter(
+        (distance(ref, pred) for ref, pred in zip(references, predictions, strict=True)),
         dtype=np.int64,
+        count=len(references),
     )
 
 
-def _totals(references: Sequence[str], predictions: Sequence[str]) -> tuple[int, int]:
+def _edits_and_length(references: Sequence[str], predictions: Sequence[str]) -> tuple[int, int]:
+    """``(D, N)``: total distance and total reference length, N > 0 guaranteed."""
     d = int(levenshtein_distances(references, predictions).sum())
-    n = sum(len(str(r)) for r in references)
+    n = sum(len(ref) for ref in references)
     if n == 0:
         raise InputShapeError(
-            "The references hold no characters at all, so the metric (a ratio over the "
-            "reference length) is undefined."
+            f"The metric divides by the total reference length, but the {len(references)} "
+            "references hold no characters at all (all empty, or none given)."
         )
-    return n, d
+    return d, n
 
 
 def normalized_levenshtein(references: Sequence[str], predictions: Sequence[str]) -> float:
-    """``(N - D) / N``: the Kaggle ASLFR competition metric over a set of phrases.
+    """``(N - D) / N``: the Kaggle ASLFR competition metric over a set of phrase pairs.
 
-    Raises InputShapeError when the lengths differ or every reference is empty.
+    Args:
+        references: the true phrases.
+        predictions: one predicted phrase per reference, in the same order.
+
+    Returns:
+        At most 1.0 (every prediction exact); negative when ``D > N``.
+
+    Raises:
+        InputShapeError: different lengths, non-string items, or references with no characters.
+        ImportError: rapidfuzz is not installed.
     """
-    n, d = _totals(references, predictions)
+    d, n = _edits_and_length(references, predictions)
     return (n - d) / n
 
 
 def character_error_rate(references: Sequence[str], predictions: Sequence[str]) -> float:
-    """``D / N`` (so ``1 - normalized_levenshtein``)."""
-    n, d = _totals(references, predictions)
+    """``D / N``, the character error rate over a set of phrase pairs (0.0 is perfect).
+
+    Same arguments, conventions and errors as :func:`normalized_levenshtein`; it can exceed 1.
+    """
+    d, n = _edits_and_length(references, predictions)
     return d / n

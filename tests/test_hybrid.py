@@ -38,7 +38,7 @@ def test_export_parity_on_real_sequences(hybrid, gislr_mini, tmp_path):
     """Keras vs TFLite (fp32) on preprocessed real sequences of several lengths: <= 1e-4."""
     import aslsign
     from aslsign.preprocessing import Gislr1stPreprocessor
-    from training_recipes.common import keras_vs_tflite, write_artifact
+    from training_recipes.export import keras_vs_tflite, write_artifact
 
     pre = Gislr1stPreprocessor()
     ds = aslsign.GislrDataset(gislr_mini)
@@ -108,7 +108,7 @@ def test_recipe_trains_and_exports_an_artifact(hybrid, gislr_mini, tmp_path):
     assert val["count"] == sum(
         1 for r in aslsign.GislrDataset(gislr_mini) if r.participant_id in (2044, 34503)
     )
-    assert 0.0 <= val["top1"] <= 1.0 and val["top5"] == 1.0
+    assert 0.0 <= val["top1"] <= 1.0 and "top5" not in val  # top-5 of 2 classes says nothing
     assert metrics["export_max_abs_diff"] <= 1e-4
     card = (out / "README.md").read_text()
     assert f"{val['top1']:.4f}" in card and "hello, thankyou" in card

@@ -261,14 +261,18 @@ def _info(args: argparse.Namespace) -> int:
     ]
     if c.decoding:
         rows.append(("decoding", json.dumps(c.decoding)))
-    val = c.metrics.get("validation")
-    if val and "top1" in val:
+    val, cv = c.metrics.get("validation"), c.metrics.get("cv")
+    if cv and "top1" in cv:
         rows.append(
             (
-                "accuracy",
-                f"top-1 {val['top1']:.4f}, top-5 {val['top5']:.4f} on {c.metrics.get('data')}",
+                "cross-validated",
+                f"top-1 {cv['top1']:.4f} ({cv.get('correct')}/{cv.get('count')} sequences of "
+                f"unseen participants, {len(cv.get('folds', ()))} folds)",
             )
         )
+    if val and "top1" in val:
+        tops = ", ".join(f"top-{k} {val[f'top{k}']:.4f}" for k in (1, 5, 10) if f"top{k}" in val)
+        rows.append(("accuracy", f"{tops} on {c.metrics.get('data')}"))
     elif val and "normalized_levenshtein" in val:
         rows.append(
             (

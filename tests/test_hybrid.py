@@ -114,3 +114,37 @@ def test_recipe_trains_and_exports_an_artifact(hybrid, gislr_mini, tmp_path):
     assert f"{val['top1']:.4f}" in card and "hello, thankyou" in card
     rec = aslsign.SignRecognizer.from_pretrained(out)
     assert rec.predict(next(iter(aslsign.GislrDataset(gislr_mini))).path).label in rec.labels
+
+
+def test_recipe_cross_validates_and_trains_on_everyone(hybrid, gislr_small, tmp_path):
+    """--cv-folds: K participant folds scored on unseen signers, then the artifact on all."""
+    import aslsign
+
+    out = tmp_path / "cv"
+    argv = ["--data", str(gislr_small), "--out", str(out), "--dim", "16", "--num-stages", "1"]
+    argv += ["--epochs", "2", "--batch-size", "64", "--max-len", "64", "--cv-folds", "2"]
+    argv += ["--val-participants", "0", "--awp-start-epoch", "1", "--late-dropout-start-epoch", "1"]
+    metrics = hybrid.main(argv)
+    ds = aslsign.GislrDataset(gislr_small)
+    cv = metrics["cv"]
+    folds = [f["participants"] for f in cv["folds"]]
+    assert len(folds) == 2 and sorted(p for f in folds for p in f) == ds.participants
+    assert cv["count"] == len(ds) == sum(f["count"] for f in cv["folds"])
+    assert cv["correct"] == round(cv["top1"] * cv["count"])
+    config = json.loads((out / "config.json").read_text())
+    assert config["training"]["train_participants"] == ds.participants
+    assert config["training"]["val_participants"] == []
+    assert config["preprocessing"]["empty_frames"] == "selected"
+    assert config["training"]["args"]["awp_lambda"] == 0.2 and "validation" not in metrics
+    card = (out / "README.md").read_text()
+    assert f"{cv['top1']:.4f}" in card and "--cv-folds 2" in card
+    assert not (tmp_path / "cv.ckpt").exists(), "a finished run leaves no checkpoint behind"
+
+
+def test_recipe_refuses_to_continue_a_run_without_resume(hybrid, gislr_mini, tmp_path):
+    (tmp_path / "a.ckpt" / "final").mkdir(parents=True)
+    (tmp_path / "a.ckpt" / "final" / "state.json").write_text('{"epoch": 1}')
+    (tmp_path / "a.ckpt" / "final" / "latest.weights.h5").write_bytes(b"")
+    argv = ["--data", str(gislr_mini), "--out", str(tmp_path / "a"), "--dim", "16"]
+    with pytest.raises(SystemExit, match="--resume"):
+        hybrid.main([*argv, "--epochs", "1", "--val-participants", "0"])

@@ -441,6 +441,16 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
     from training_recipes.evaluate import evaluate_signs
 
     args = recipe.args
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ckpt_root = (
+        Path(args.checkpoint_dir) if args.checkpoint_dir else out.parent / (out.name + ".ckpt")
+    )
+    if not args.resume and any(ckpt_root.glob("*/state.json")):
+        raise SystemExit(
+            f"{ckpt_root} holds checkpoints of an earlier run: pass --resume to continue it, "
+            "or remove the directory."
+        )
     set_seed(args.seed)
     ds = GislrDataset(args.data)
     labels = list(read_label_map(args.label_map)) if args.label_map else ds.signs
@@ -452,11 +462,6 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
     val_ids = [int(v) for v in args.val_ids.split(",")] if args.val_ids else None
     train_ids, val_ids = data.split_participants(
         ds.participants, args.val_participants, args.seed, val_ids
-    )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ckpt_root = (
-        Path(args.checkpoint_dir) if args.checkpoint_dir else out.parent / (out.name + ".ckpt")
     )
     top_k = [k for k in (1, 5, 10) if k == 1 or k < len(labels)] or [1]
 

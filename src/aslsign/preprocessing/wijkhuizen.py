@@ -30,9 +30,9 @@ Training" (gislr-tf-data-processing-transformer-training, 2023), written afresh 
    turns the index into a learned position ``floor(index * frames)``, the original's
    ``index / max(index) * frames`` cast to an integer.
 6. **Normalisation.** ``(value - mean) / std`` per coordinate, with ``mean`` and ``std`` (132
-   numbers each, the layout below) measured on the training split by :meth:`~
-   WijkhuizenPreprocessor.fit` (0 and 1 when not fitted). Undetected (NaN) values and padding
-   become 0 after normalisation. The original filled NaN with 0 first and normalised only the
+   numbers each, the layout below) measured on the training split by
+   :meth:`WijkhuizenPreprocessor.fit` (0 and 1 when not fitted). Undetected (NaN) values and
+   padding become 0 after normalisation. The original filled NaN with 0 first and normalised only the
    values that were not 0; as a detected coordinate is (almost surely) never exactly 0.0, both
    give the same numbers, and the statistics are likewise taken over detected values only.
 

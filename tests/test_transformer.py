@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from conftest import requires_tf
@@ -246,7 +248,7 @@ def test_serialisation_round_trip(recipe, real, tmp_path):
 def test_runs_in_the_sign_recognizer(recipe, real, tmp_path):
     """An artifact with the wijkhuizen config: the runtime preprocesses and runs it; its
     probabilities are the softmax of the Keras logits; a clip without hands gets no result."""
-    from training_recipes.common import write_artifact
+    from training_recipes.export import write_artifact
 
     pre, raws, features, _, picks = real
     model = small_model(recipe)
@@ -297,8 +299,6 @@ def test_options_and_their_published_defaults(recipe, capsys):
     }
     assert {k: getattr(args, k) for k in published} == published
     assert recipe.parse_args(["--data", "d", "--out", "o", "--no-mirror-lips"]).mirror_lips is False
-    with pytest.raises(SystemExit):
-        recipe.parse_args(["--data", "d", "--out", "o", "--resume"])  # needs --checkpoint-dir
     actions = [a for a in recipe.build_parser()._actions if a.dest != "help"]
     assert all(a.help for a in actions), [a.dest for a in actions if not a.help]
     capsys.readouterr()
@@ -335,3 +335,30 @@ def test_options_and_their_published_defaults(recipe, capsys):
         "--prototypes",
     ):
         assert option in text, option
+
+
+def test_recipe_trains_and_exports_an_artifact(gislr_small, tmp_path):
+    """The recipe end to end on 4 signers: statistics fitted on the training split only,
+    class-balanced batches, the artifact measured through SignRecognizer."""
+    import aslsign
+    from training_recipes import transformer
+
+    out = tmp_path / "tf"
+    argv = ["--data", str(gislr_small), "--out", str(out), "--units", "32"]
+    argv += ["--embedding-units", "16", "--num-blocks", "1", "--num-heads", "2", "--epochs", "2"]
+    argv += ["--per-class", "6", "--val-participants", "1", "--seed", "3"]
+    metrics = transformer.main(argv)
+    config = json.loads((out / "config.json").read_text())
+    pre = config["preprocessing"]
+    assert pre["name"] == "wijkhuizen" and len(pre["mean"]) == len(pre["std"]) == 132
+    train_ids = config["training"]["train_participants"]
+    ds = aslsign.GislrDataset(gislr_small)
+    fitted = WijkhuizenPreprocessor().fit([r.load() for r in ds if r.participant_id in train_ids])
+    np.testing.assert_allclose(pre["mean"], fitted.mean, rtol=1e-5)  # not the held-out signer
+    assert metrics["validation"]["count"] == 12 and 0 <= metrics["validation"]["top1"] <= 1
+    assert metrics["export_max_abs_diff"] <= 1e-4
+    assert config["architecture_args"]["units"] == 32
+    card = (out / "README.md").read_text()
+    assert "class-balanced batches of 6" in card and f"{metrics['validation']['top1']:.4f}" in card
+    with aslsign.SignRecognizer.from_pretrained(out) as rec:
+        assert rec.predict(next(iter(ds)).path).label in ("hello", "thankyou")

@@ -376,7 +376,7 @@ def _sign_run(
         lengths=[len(plain[i]) for i in keep],
         num_classes=num_classes,
         seed=args.seed,
-        augment=not args.no_augment,
+        augment=not getattr(args, "no_augment", False),
         **recipe.batching(),
     )
     steps = len(source)

@@ -32,9 +32,10 @@ Training" (gislr-tf-data-processing-transformer-training, 2023), written afresh 
 6. **Normalisation.** ``(value - mean) / std`` per coordinate, with ``mean`` and ``std`` (132
    numbers each, the layout below) measured on the training split by
    :meth:`WijkhuizenPreprocessor.fit` (0 and 1 when not fitted). Undetected (NaN) values and
-   padding become 0 after normalisation. The original filled NaN with 0 first and normalised only the
-   values that were not 0; as a detected coordinate is (almost surely) never exactly 0.0, both
-   give the same numbers, and the statistics are likewise taken over detected values only.
+   padding become 0 after normalisation. The original filled NaN with 0 first and normalised
+   only the values that were not 0; as a detected coordinate is (almost surely) never exactly
+   0.0, both give the same numbers, and the statistics are likewise taken over detected values
+   only.
 
 Layout, one row per frame (133 channels): ``[frame_index, lips p0.x, p0.y, ..., p39.y, hand
 p0.x, ..., p20.y, arm p0.x, ..., p4.y]``; see :data:`CHANNELS`. The frame index travels inside

@@ -122,8 +122,8 @@ def test_recipe_cross_validates_and_trains_on_everyone(hybrid, gislr_small, tmp_
 
     out = tmp_path / "cv"
     argv = ["--data", str(gislr_small), "--out", str(out), "--dim", "16", "--num-stages", "1"]
-    argv += ["--epochs", "2", "--batch-size", "64", "--max-len", "64", "--cv-folds", "2"]
-    argv += ["--val-participants", "0", "--awp-start-epoch", "1", "--late-dropout-start-epoch", "1"]
+    argv += ["--epochs", "1", "--batch-size", "64", "--max-len", "64", "--cv-folds", "2"]
+    argv += ["--val-participants", "0", "--awp-start-epoch", "0", "--late-dropout-start-epoch", "0"]
     metrics = hybrid.main(argv)
     ds = aslsign.GislrDataset(gislr_small)
     cv = metrics["cv"]

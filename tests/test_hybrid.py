@@ -148,3 +148,40 @@ def test_recipe_refuses_to_continue_a_run_without_resume(hybrid, gislr_mini, tmp
     argv = ["--data", str(gislr_mini), "--out", str(tmp_path / "a"), "--dim", "16"]
     with pytest.raises(SystemExit, match="--resume"):
         hybrid.main([*argv, "--epochs", "1", "--val-participants", "0"])
+
+
+def test_every_option_is_documented_and_defaults_are_published(hybrid, capsys):
+    args = hybrid.parse_args(["--data", "d", "--out", "o"])
+    published = {
+        "dim": 192,
+        "num_stages": 2,
+        "max_len": 384,
+        "epochs": 300,
+        "batch_size": 64,
+        "final_lr": 1e-6,
+        "weight_decay_ratio": 0.1,
+        "label_smoothing": 0.1,
+        "awp_lambda": 0.2,
+        "awp_start_epoch": 15,
+        "late_dropout": 0.8,
+        "late_dropout_start_epoch": 15,
+        "p_resample": 0.8,
+        "p_flip": 0.5,
+        "p_affine": 0.75,
+        "p_temporal_mask": 0.5,
+        "p_cutout": 0.5,
+        "empty_frames": "selected",
+    }
+    assert {k: getattr(args, k) for k in published} == published
+    assert hybrid.HybridRecipe(args).lr == pytest.approx(5e-4)
+    big = hybrid.parse_args(["--data", "d", "--out", "o", "--batch-size", "512"])
+    assert hybrid.HybridRecipe(big).lr == pytest.approx(4e-3)  # 5e-4 per 64 samples
+    with pytest.raises(SystemExit):
+        hybrid.parse_args(["--help"])
+    text = capsys.readouterr().out
+    options = [o for o in text.split() if o.startswith("--")]
+    for dest in vars(args):
+        assert f"--{dest.replace('_', '-')}" in options, dest
+    assert text.count("(default:") >= len(published), "--help shows the defaults"
+    actions = [a for a in hybrid.build_parser()._actions if a.dest != "help"]
+    assert all(a.help for a in actions), [a.dest for a in actions if not a.help]

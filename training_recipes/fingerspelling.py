@@ -59,7 +59,7 @@ from training_recipes import card, data, export
 from training_recipes.augment import fingerspelling_augment
 from training_recipes.evaluate import evaluate_fingerspelling
 from training_recipes.hybrid import conv1d_block, transformer_block
-from training_recipes.train import Trainer, cosine_schedule, fit, set_seed
+from training_recipes.train import Trainer, add_run_options, cosine_schedule, fit, set_seed
 
 ARCHITECTURE = "ctc_hybrid"
 BLANK = "<blank>"
@@ -282,16 +282,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", required=True, type=Path, help="ASLFR-style folder (train.csv)")
     p.add_argument("--out", required=True, type=Path, help="artifact directory to write")
     p.add_argument("--name", default=None, help="model name in config.json (default: out dir)")
-    p.add_argument("--dim", type=int, default=128)
-    p.add_argument("--num-heads", type=int, default=4)
-    p.add_argument("--pre-blocks", type=int, default=2)
-    p.add_argument("--num-stages", type=int, default=2)
-    p.add_argument("--max-len", type=int, default=512)
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--drop-rate", type=float, default=0.1)
+    p.add_argument("--dim", type=int, default=128, help="model width")
+    p.add_argument("--num-heads", type=int, default=4, help="attention heads")
+    p.add_argument(
+        "--pre-blocks", type=int, default=2, help="Conv1D blocks before the stride-2 step"
+    )
+    p.add_argument(
+        "--num-stages", type=int, default=2, help="stages of 3 Conv1D + 1 attention block"
+    )
+    p.add_argument("--max-len", type=int, default=512, help="frames (longer input is resampled)")
+    p.add_argument("--epochs", type=int, default=30, help="epochs")
+    p.add_argument("--batch-size", type=int, default=32, help="sequences per batch")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak lr (5 %% warm-up, cosine to 1 %%)")
+    p.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay")
+    p.add_argument("--drop-rate", type=float, default=0.1, help="drop-path rate")
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
     p.add_argument("--val-participants", type=int, default=2, help="signers held out")
     p.add_argument("--val-ids", default=None, help="comma-separated signer ids to hold out")
@@ -305,17 +309,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also write a Kaggle ASLFR submission model (model.tflite, inference_args.json, "
         "character map) to this directory, checked to transcribe as the artifact does",
     )
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument(
-        "--checkpoint-dir",
-        type=Path,
-        default=None,
-        help="where each epoch is saved (default: OUT.ckpt beside the artifact; removed when "
-        "the run finishes)",
-    )
-    p.add_argument(
-        "--resume", action="store_true", help="continue an interrupted run from its checkpoint"
-    )
+    add_run_options(p)
     return p.parse_args(argv)
 
 

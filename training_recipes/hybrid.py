@@ -40,7 +40,14 @@ from aslsign.preprocessing import Gislr1stPreprocessor
 from aslsign.preprocessing.gislr import EMPTY_FRAME_RULES
 from training_recipes.augment import PublishedAugment
 from training_recipes.layers import ECA, CausalDWConv1D, LateDropout, MultiHeadSelfAttention
-from training_recipes.train import AdamWTiedDecay, SignRecipe, cosine_schedule, train_signs
+from training_recipes.train import (
+    AdamWTiedDecay,
+    SignRecipe,
+    add_run_options,
+    cosine_schedule,
+    sign_parser,
+    train_signs,
+)
 
 ARCHITECTURE = "gislr_1st_hybrid"
 
@@ -212,41 +219,9 @@ class HybridRecipe(SignRecipe):
 
 def build_parser() -> argparse.ArgumentParser:
     """The recipe's command line; the defaults are the published values."""
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    g = p.add_argument_group("data and output")
-    g.add_argument("--data", required=True, type=Path, help="GISLR folder (train.csv + files)")
-    g.add_argument("--out", required=True, type=Path, help="artifact directory to write")
-    g.add_argument("--name", default=None, help="model name in config.json (default: out dir)")
-    g.add_argument(
-        "--label-map",
-        type=Path,
-        default=None,
-        help="{sign: index} JSON fixing the output order (default: sorted signs)",
-    )
-    g.add_argument(
-        "--val-participants",
-        type=int,
-        default=3,
-        help="participants held out for validation (0: train on everyone)",
-    )
-    g.add_argument(
-        "--val-ids", default=None, help="comma-separated participant ids to hold out (overrides)"
-    )
-    g.add_argument(
-        "--cv-folds",
-        type=int,
-        default=0,
-        help="before training the artifact, cross-validate: this many participant-grouped "
-        "folds, each trained with the same options and scored on its unseen participants; the "
-        "pooled accuracy goes into the model card (0: no cross-validation)",
-    )
-    g.add_argument(
-        "--prototypes",
-        action="store_true",
-        help="also write examples.json: one averaged prototype sequence per sign",
+    p = sign_parser(
+        __doc__.split("\n\n")[0],
+        "participants held out for validation, drawn with --seed (0: train on everyone)",
     )
     g = p.add_argument_group("model (published: dim 192, 2 stages; the 4x model: dim 384, 4)")
     g.add_argument("--dim", type=int, default=192, help="model width")
@@ -296,17 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--p-temporal-mask", type=float, default=0.5, help="p of masking 20-40 %% of the frames"
     )
     g.add_argument("--p-cutout", type=float, default=0.5, help="p of a spatial cutout")
-    g.add_argument("--seed", type=int, default=42, help="seed of everything random")
-    g.add_argument(
-        "--checkpoint-dir",
-        type=Path,
-        default=None,
-        help="where each epoch is saved (default: OUT.ckpt beside the artifact; removed when "
-        "the run finishes)",
-    )
-    g.add_argument(
-        "--resume", action="store_true", help="continue an interrupted run from its checkpoints"
-    )
+    add_run_options(g)
     return p
 
 

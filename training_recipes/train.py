@@ -20,6 +20,7 @@ learning rate rather than keeping it fixed:
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from collections.abc import Callable
@@ -568,3 +569,59 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
     shutil.rmtree(ckpt_root, ignore_errors=True)  # the run finished: nothing to resume
     print(json.dumps({"out": str(out), **metrics}, indent=2))
     return metrics
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def sign_parser(description: str, val_help: str) -> argparse.ArgumentParser:
+    """The options every isolated-sign recipe has (data, split, cross-validation, output); the
+    recipe adds its model and training options. ``val_help`` explains its hold-out default."""
+    p = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    g = p.add_argument_group("data and output")
+    g.add_argument("--data", required=True, type=Path, help="GISLR folder (train.csv + files)")
+    g.add_argument("--out", required=True, type=Path, help="artifact directory to write")
+    g.add_argument("--name", default=None, help="model name in config.json (default: out dir)")
+    g.add_argument(
+        "--label-map",
+        type=Path,
+        default=None,
+        help="{sign: index} JSON fixing the output order (default: the signs sorted)",
+    )
+    g.add_argument("--val-participants", type=int, default=3, help=val_help)
+    g.add_argument(
+        "--val-ids",
+        default=None,
+        help="comma-separated participant ids to hold out (overrides --val-participants)",
+    )
+    g.add_argument(
+        "--cv-folds",
+        type=int,
+        default=0,
+        help="before training the artifact, cross-validate: this many participant-grouped "
+        "folds, each trained with the same options and scored on its unseen participants; the "
+        "pooled accuracy goes into the model card (0: no cross-validation)",
+    )
+    g.add_argument(
+        "--prototypes",
+        action="store_true",
+        help="also write examples.json: one averaged prototype sequence per sign",
+    )
+    return p
+
+
+def add_run_options(g: Any) -> None:
+    """``--seed``, ``--checkpoint-dir`` and ``--resume`` (every recipe)."""
+    g.add_argument("--seed", type=int, default=42, help="seed of everything random")
+    g.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        default=None,
+        help="where each epoch is saved (default: OUT.ckpt beside the artifact; removed when "
+        "the run finishes)",
+    )
+    g.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run from its checkpoints"
+    )

@@ -69,7 +69,13 @@ import numpy as np
 from keras import layers, ops
 
 from aslsign.preprocessing.wijkhuizen import CHANNELS, NUM_COORDS, WijkhuizenPreprocessor
-from training_recipes.train import SignRecipe, cosine_schedule, train_signs
+from training_recipes.train import (
+    SignRecipe,
+    add_run_options,
+    cosine_schedule,
+    sign_parser,
+    train_signs,
+)
 
 __all__ = [
     "ARCHITECTURE",
@@ -332,45 +338,12 @@ def build_model(
     return keras.Model(inputs, outputs, name=ARCHITECTURE)
 
 
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except the unset ones (None, False), whose help says what happens."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None or action.default is False:
-            return action.help
-        return super()._get_help_string(action)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The recipe's command line; the defaults are the notebook's published values."""
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=_HelpFormatter
-    )
-    data = p.add_argument_group("data and output")
-    data.add_argument(
-        "--data", required=True, type=Path, help="GISLR-style folder (train.csv + files)"
-    )
-    data.add_argument("--out", required=True, type=Path, help="artifact directory to write")
-    data.add_argument(
-        "--name", default=None, help="model name in config.json (unset: the --out folder's name)"
-    )
-    data.add_argument(
-        "--label-map",
-        type=Path,
-        default=None,
-        help="{sign: index} JSON fixing the output order (unset: the signs sorted)",
-    )
-    data.add_argument(
-        "--val-participants",
-        type=int,
-        default=3,
-        help="participants held out for validation, drawn with --seed (the notebook held out "
-        "10 %% of them: 3 of GISLR's 21); 0: no validation",
-    )
-    data.add_argument(
-        "--val-ids",
-        default=None,
-        help="comma-separated participant ids to hold out (overrides --val-participants)",
+    p = sign_parser(
+        __doc__.split("\n\n")[0],
+        "participants held out for validation, drawn with --seed (the notebook held out 10 %% "
+        "of them: 3 of GISLR's 21); 0: train on everyone",
     )
     pre = p.add_argument_group("preprocessing (the wijkhuizen pipeline)")
     pre.add_argument("--frames", type=int, default=64, help="frames per sample after pooling")
@@ -420,32 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--label-smoothing", type=float, default=0.25, help="of the cross-entropy targets"
     )
-    train.add_argument("--seed", type=int, default=42, help="seed of the split, sampling, init")
-    train.add_argument(
-        "--checkpoint-dir",
-        type=Path,
-        default=None,
-        help="where each epoch is saved (unset: OUT.ckpt beside the artifact; removed when "
-        "the run finishes)",
-    )
-    train.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted run from its checkpoints",
-    )
-    data.add_argument(
-        "--cv-folds",
-        type=int,
-        default=0,
-        help="before training the artifact, cross-validate: this many participant-grouped "
-        "folds, each trained with the same options and scored on its unseen participants; the "
-        "pooled accuracy goes into the model card (0: no cross-validation)",
-    )
-    train.add_argument(
-        "--prototypes",
-        action="store_true",
-        help="also write examples.json: one averaged prototype sequence per sign",
-    )
+    add_run_options(train)
     return p
 
 

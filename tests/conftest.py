@@ -45,3 +45,22 @@ def label_maps() -> Path:
 def letters() -> Path:
     """One signer's fingerspelled letter and digit recordings (JSON; the synthetic ASLFR source)."""
     return _data_dir("fingerspelling-letters")
+
+
+@pytest.fixture(scope="session")
+def gislr_small(gislr_mini: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A GISLR folder of 4 signers x 12 sequences of gislr-mini (the files read in place), for
+    recipe runs that must stay quick."""
+    import csv
+
+    root = tmp_path_factory.mktemp("gislr_small")
+    with open(gislr_mini / "train.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    people = sorted({r["participant_id"] for r in rows})[:4]
+    chosen = [r for p in people for r in [r for r in rows if r["participant_id"] == p][:12]]
+    (root / "train_landmark_files").symlink_to(gislr_mini / "train_landmark_files")
+    with open(root / "train.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(chosen)
+    return root

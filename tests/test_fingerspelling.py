@@ -163,7 +163,7 @@ def ctc_artifact(tmp_path_factory) -> Path:
     import keras
 
     from aslsign.preprocessing import FingerspellingPreprocessor
-    from training_recipes import common
+    from training_recipes import export
     from training_recipes.fingerspelling import ARCHITECTURE, BLANK, STRIDE, build_model
 
     keras.utils.set_random_seed(0)
@@ -173,7 +173,7 @@ def ctc_artifact(tmp_path_factory) -> Path:
     kernel, bias = model.get_layer("classifier").get_weights()
     model.get_layer("classifier").set_weights([kernel * 8, bias])
     out = tmp_path_factory.mktemp("ctc") / "artifact"
-    common.write_artifact(
+    export.write_artifact(
         out,
         model,
         name="ctc-test",
@@ -236,7 +236,7 @@ def test_kaggle_export_decodes_like_the_artifact(gislr_mini, tmp_path):
     import keras
 
     from aslsign.preprocessing import FingerspellingPreprocessor
-    from training_recipes import common
+    from training_recipes import export
     from training_recipes.fingerspelling import BLANK, STRIDE, build_model
     from training_recipes.kaggle_aslfr import export_kaggle
 
@@ -247,7 +247,7 @@ def test_kaggle_export_decodes_like_the_artifact(gislr_mini, tmp_path):
     kernel, bias = model.get_layer("classifier").get_weights()
     model.get_layer("classifier").set_weights([kernel * 8, bias])
     art = tmp_path / "artifact"
-    common.write_artifact(
+    export.write_artifact(
         art,
         model,
         name="pair",

@@ -43,7 +43,7 @@ def test_output_steps_and_padding(recipe):
 def test_export_parity_on_real_length_inputs(recipe, synth_data, tmp_path):
     """Keras vs TFLite on synthetic phrases of several hundred frames: <= 1e-4."""
     from aslsign.preprocessing import FingerspellingPreprocessor
-    from training_recipes.common import export_tflite, keras_vs_tflite
+    from training_recipes.export import export_tflite, keras_vs_tflite
 
     pre = FingerspellingPreprocessor()
     ds = aslsign.FingerspellingDataset(synth_data)

@@ -54,7 +54,7 @@ def _build_artifact(out: Path) -> Path:
     import keras
 
     from aslsign.preprocessing import Gislr1stPreprocessor
-    from training_recipes.common import write_artifact
+    from training_recipes.export import write_artifact
     from training_recipes.hybrid import ARCHITECTURE, build_model
 
     keras.utils.set_random_seed(0)

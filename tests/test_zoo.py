@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import HAS_TF
 
 import aslsign
 from aslsign.config import sha256_file
@@ -49,3 +50,45 @@ def test_registry_filters_by_task():
     spelling = aslsign.list_models(task="fingerspelling")
     assert aslsign.DEFAULT_MODEL in signs and not set(signs) & set(spelling)
     assert sorted(signs + spelling) == aslsign.list_models()
+
+
+# ----------------------------------------------------------------------------- entries to build
+
+UNBUILT = [e for e in aslsign.registry.zoo_entries() if not e.has_weights]
+
+
+def test_the_zoo_documents_the_published_size_models():
+    names = {e.name for e in UNBUILT}
+    assert {"hybrid.gislr", "transformer.gislr"} <= names
+
+
+@pytest.mark.parametrize("entry", UNBUILT, ids=lambda e: e.name)
+def test_unbuilt_entry_says_how_to_build_it(entry, capsys):
+    import json
+    import shlex
+
+    from aslsign.cli import main
+
+    config = json.loads((entry.directory / "config.json").read_text())
+    command = config["training"]["command"]
+    assert config["weights"] is None and config["name"] == entry.name
+    card = (entry.directory / "README.md").read_text()
+    assert command in card and "no published weights" in card.lower()
+    with pytest.raises(aslsign.ModelNotFoundError, match="without published weights") as err:
+        aslsign.load_recognizer(entry.name)
+    assert command in str(err.value)
+    assert entry.name not in aslsign.list_models()
+    # the command is a valid invocation of its recipe, at the documented size
+    argv = shlex.split(command)
+    assert argv[:2] == ["python", config["training"]["recipe"]]
+    if not HAS_TF:  # the recipe imports Keras; the rest was checked above
+        return
+    import importlib
+
+    recipe = importlib.import_module(config["training"]["recipe"][:-3].replace("/", "."))
+    args = recipe.parse_args(argv[2:])
+    for key, value in config["architecture_args"].items():
+        assert getattr(args, key) == value, key
+    assert main(["models"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith(entry.name))
+    assert "no published weights" in line and config["task"] in line

@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shlex
+import shutil
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +55,11 @@ from keras import layers, ops
 from aslsign.characters import CHARACTERS
 from aslsign.io import FingerspellingDataset, FingerspellingRecord
 from aslsign.preprocessing import FingerspellingPreprocessor
-from training_recipes import common
+from training_recipes import card, data, export
+from training_recipes.augment import fingerspelling_augment
+from training_recipes.evaluate import evaluate_fingerspelling
 from training_recipes.hybrid import conv1d_block, transformer_block
+from training_recipes.train import Trainer, add_run_options, cosine_schedule, fit, set_seed
 
 ARCHITECTURE = "ctc_hybrid"
 BLANK = "<blank>"
@@ -125,31 +128,19 @@ def build_model(
     return keras.Model(inputs, outputs, name=ARCHITECTURE)
 
 
-class CTCTrainer(keras.Model):
-    """Trains an encoder with CTC loss; batches are (features, (labels, label_lengths))."""
+def ctc_loss(blank: int, pad_value: float) -> Any:
+    """CTC loss per character of ``((labels, label_lengths), logits, features)``; the output
+    steps of each sequence are ``ceil(frames / STRIDE)`` of its unpadded frames."""
 
-    def __init__(self, encoder: keras.Model, blank: int, pad_value: float, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.encoder, self.blank, self.pad_value = encoder, blank, pad_value
-
-    def call(self, inputs: Any, training: bool = False) -> Any:
-        return self.encoder(inputs, training=training)
-
-    def compute_loss(
-        self,
-        x: Any = None,
-        y: Any = None,
-        y_pred: Any = None,
-        sample_weight: Any = None,
-        training: bool = True,
-    ) -> Any:
+    def loss(y: Any, y_pred: Any, x: Any) -> Any:
         labels, label_lengths = y
-        frames = ops.sum(ops.cast(ops.any(ops.not_equal(x, self.pad_value), axis=-1), "int32"), 1)
+        frames = ops.sum(ops.cast(ops.any(ops.not_equal(x, pad_value), axis=-1), "int32"), 1)
         steps = (frames + STRIDE - 1) // STRIDE
-        loss = ops.ctc_loss(labels, y_pred, label_lengths, steps, mask_index=self.blank)
+        value = ops.ctc_loss(labels, y_pred, label_lengths, steps, mask_index=blank)
         # per character, so long and short phrases weigh alike per character
-        loss = loss / ops.maximum(ops.cast(label_lengths, loss.dtype), 1.0)
-        return ops.mean(loss) + ops.sum(self.losses) if self.losses else ops.mean(loss)
+        return ops.mean(value / ops.maximum(ops.cast(label_lengths, value.dtype), 1.0))
+
+    return loss
 
 
 # ----------------------------------------------------------------------------- data
@@ -173,72 +164,37 @@ def load_selected(
     return sel, records
 
 
-def augment_selected(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Time stretch, an x/y affine transform and randomly dropped frames, on selected rows."""
-    if rng.random() < 0.8:
-        x = common.resample_time(x, rng, speed=(0.6, 1.6))
-    if rng.random() < 0.75:
-        x = common.affine_xy(x, rng, degrees=20.0, shear=0.15, scale=(0.8, 1.2), shift=0.1)
-    if len(x) > 8 and rng.random() < 0.5:
-        keep = rng.random(len(x)) >= rng.uniform(0.0, 0.15)
-        x = x[keep] if keep.sum() >= 2 else x
-    if rng.random() < 0.5:  # landmark jitter
-        x = x + rng.normal(0.0, rng.uniform(0.0, 0.004), x.shape).astype(np.float32)
-    return x
+def ctc_batches(
+    selected: Sequence[np.ndarray],
+    labels: Sequence[np.ndarray],
+    pre: FingerspellingPreprocessor,
+    batch_size: int,
+    augment: bool,
+    seed: int,
+) -> data.Batches:
+    """Padded ``(features, (labels, label_lengths))`` batches of length-bucketed sequences."""
 
+    def prepare(x: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+        if rng is not None:
+            x = pre.limit(fingerspelling_augment(x, rng))
+        return x if len(x) else np.full((1, *x.shape[1:]), np.nan, np.float32)
 
-class CTCBatches:
-    """Padded (features, (labels, lengths)) batches; lengths bucketed within windows."""
+    def collate(lab: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        y = np.zeros((len(lab), max(len(t) for t in lab)), np.int32)
+        for i, t in enumerate(lab):
+            y[i, : len(t)] = t
+        return y, np.array([len(t) for t in lab], np.int32)
 
-    def __init__(
-        self,
-        selected: Sequence[np.ndarray],
-        labels: Sequence[np.ndarray],
-        pre: FingerspellingPreprocessor,
-        batch_size: int,
-        augment: bool,
-        seed: int,
-    ) -> None:
-        self.selected, self.labels, self.pre = selected, labels, pre
-        self.batch_size, self.augment = batch_size, augment
-        self.rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.selected) / self.batch_size)
-
-    def epoch(self) -> Iterator[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]]:
-        order = self.rng.permutation(len(self.selected))
-        window = self.batch_size * 8
-        chunks = []
-        for w in range(0, len(order), window):
-            part = sorted(order[w : w + window], key=lambda j: len(self.selected[j]))
-            chunks += [part[b : b + self.batch_size] for b in range(0, len(part), self.batch_size)]
-        for c in self.rng.permutation(len(chunks)):
-            members = chunks[c]
-            kept = []
-            for j in members:
-                x = self.selected[j]
-                if self.augment:
-                    x = self.pre.limit(augment_selected(x, self.rng))
-                kept.append(x if len(x) else np.full((1, *x.shape[1:]), np.nan, np.float32))
-            features, _ = self.pre.features(kept)
-            lab = [self.labels[j] for j in members]
-            y = np.zeros((len(lab), max(len(t) for t in lab)), np.int32)
-            for i, t in enumerate(lab):
-                y[i, : len(t)] = t
-            yield features, (y, np.array([len(t) for t in lab], np.int32))
-
-    def dataset(self) -> Any:
-        import tensorflow as tf
-
-        channels = self.pre.num_features[0]
-        return tf.data.Dataset.from_generator(
-            self.epoch,
-            output_signature=(
-                tf.TensorSpec((None, None, channels), tf.float32),
-                (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.int32)),
-            ),
-        ).prefetch(2)
+    return data.Batches(
+        selected,
+        labels,
+        prepare=prepare,
+        pad=lambda xs: pre.features(xs)[0],
+        collate=collate,
+        batch_size=batch_size,
+        seed=seed,
+        augment=augment,
+    )
 
 
 def split(
@@ -264,25 +220,6 @@ def split(
 
 
 # ----------------------------------------------------------------------------- evaluation
-
-
-def evaluate_artifact(
-    out: Path, raws: Sequence[np.ndarray], phrases: Sequence[str], beam_width: int = 1
-) -> dict[str, Any]:
-    """Normalised Levenshtein of the exported artifact through ``FingerspellingRecognizer``."""
-    from aslsign import FingerspellingRecognizer
-    from aslsign.metrics import normalized_levenshtein
-
-    with FingerspellingRecognizer.from_pretrained(out, beam_width=beam_width) as rec:
-        texts = [r.text for r in rec.predict_batch(raws)]
-    exact = float(np.mean([t == p for t, p in zip(texts, phrases, strict=True)]))
-    return {
-        "normalized_levenshtein": round(normalized_levenshtein(phrases, texts), 4),
-        "exact_match": round(exact, 4),
-        "count": len(phrases),
-        "beam_width": beam_width,
-        "examples": [{"phrase": p, "text": t} for p, t in zip(phrases[:8], texts[:8], strict=True)],
-    }
 
 
 def export_and_compare(
@@ -335,90 +272,6 @@ class Monitor(keras.callbacks.Callback):
         print(f"  epoch {epoch + 1}: validation normalised Levenshtein {score:.4f} (synthetic)")
 
 
-# ----------------------------------------------------------------------------- model card
-
-
-def model_card(config: Any, command: str) -> str:
-    t, m = config.training, config.metrics
-    val = m.get("validation", {})
-    lines = [
-        f"# {config.name}",
-        "",
-        "Fingerspelling (ASL letters and digits) to text from MediaPipe Holistic landmarks: the "
-        f"`{config.architecture}` architecture ({config.architecture_args}), a Conv1D + "
-        "Transformer encoder with a CTC head, trained by "
-        f"`{t.get('recipe')}` on {t.get('data_description')}.",
-        "",
-        "**What it is, plainly: trained on SYNTHETIC phrases made from one signer's isolated "
-        "letter and digit recordings** (`training_recipes/synth_fingerspelling.py`). It is a "
-        "demonstration of the pipeline (data, training, export, NumPy CTC decoding), not a "
-        "model for real fingerspelling: real signers, real transitions between letters and "
-        "real recording conditions were never seen in training. Every figure below is "
-        "measured on synthetic data.",
-        "",
-        "## Use",
-        "",
-        "```python",
-        "from aslsign import FingerspellingRecognizer",
-        "",
-        f'rec = FingerspellingRecognizer.from_pretrained("{config.name}")',
-        'print(rec.predict("phrases.parquet", sequence_id=1234).text)  # an ASLFR file',
-        "```",
-        "",
-        "## Evaluation (synthetic)",
-        "",
-    ]
-    if val:
-        lines += [
-            f"Measured on {m.get('data')}, with the exported `model.tflite` through "
-            "`aslsign.FingerspellingRecognizer`:",
-            "",
-            "| split (synthetic) | sequences | decoding | normalised Levenshtein | exact match |",
-            "|---|---|---|---|---|",
-        ]
-        for key in ("validation", "validation_beam", "train"):
-            if key in m:
-                s = m[key]
-                dec = "greedy" if s["beam_width"] == 1 else f"beam {s['beam_width']}"
-                lines.append(
-                    f"| {key.split('_')[0]} | {s['count']} | {dec} | "
-                    f"{s['normalized_levenshtein']:.4f} | {s['exact_match']:.4f} |"
-                )
-        lines += ["", "Examples (held-out, synthetic; phrase -> transcription):", ""]
-        lines += [f"- `{e['phrase']}` -> `{e['text']}`" for e in val.get("examples", [])]
-        lines += ["", f"Keras vs TFLite max abs logit difference: {m.get('export_max_abs_diff')}."]
-    lines += [
-        "",
-        "## Training",
-        "",
-        f"Reproduce with `{command}`",
-        "",
-        f"- synthetic signers trained on: {t.get('train_participants')}",
-        f"- synthetic signers held out: {t.get('val_participants')} (and every phrase they "
-        "spell is removed from training)",
-        f"- epochs {t['args'].get('epochs')}, batch {t['args'].get('batch_size')}, AdamW lr "
-        f"{t['args'].get('lr')}, weight decay {t['args'].get('weight_decay')}, cosine schedule "
-        f"with warm-up, augmentation: {not t['args'].get('no_augment')}",
-        f"- training time {t.get('seconds')} s on {t.get('machine')}",
-        "",
-        "## Input and output",
-        "",
-        f"Preprocessing `{config.preprocessing['name']}` (see `aslsign.preprocessing`), max "
-        f"{config.preprocessing.get('max_len')} frames (longer input is resampled); model input "
-        f"`{config.input.name}` {json.dumps(list(config.input.shape))}, output "
-        f"`{config.output.name}` {json.dumps(list(config.output.shape))}: logits over the 59 "
-        f"ASLFR characters and the CTC blank (index {config.decoding['blank_index']}), one "
-        f"output step per {config.decoding['output_stride']} input frames.",
-        "",
-        "## License",
-        "",
-        f"Weights: {config.license}. Training data: synthetic, generated from the letter "
-        "recordings of shravnchandr/ASL-App (MIT).",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 # ----------------------------------------------------------------------------- driver
 
 
@@ -429,16 +282,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", required=True, type=Path, help="ASLFR-style folder (train.csv)")
     p.add_argument("--out", required=True, type=Path, help="artifact directory to write")
     p.add_argument("--name", default=None, help="model name in config.json (default: out dir)")
-    p.add_argument("--dim", type=int, default=128)
-    p.add_argument("--num-heads", type=int, default=4)
-    p.add_argument("--pre-blocks", type=int, default=2)
-    p.add_argument("--num-stages", type=int, default=2)
-    p.add_argument("--max-len", type=int, default=512)
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--drop-rate", type=float, default=0.1)
+    p.add_argument("--dim", type=int, default=128, help="model width")
+    p.add_argument("--num-heads", type=int, default=4, help="attention heads")
+    p.add_argument(
+        "--pre-blocks", type=int, default=2, help="Conv1D blocks before the stride-2 step"
+    )
+    p.add_argument(
+        "--num-stages", type=int, default=2, help="stages of 3 Conv1D + 1 attention block"
+    )
+    p.add_argument("--max-len", type=int, default=512, help="frames (longer input is resampled)")
+    p.add_argument("--epochs", type=int, default=30, help="epochs")
+    p.add_argument("--batch-size", type=int, default=32, help="sequences per batch")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak lr (5 %% warm-up, cosine to 1 %%)")
+    p.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay")
+    p.add_argument("--drop-rate", type=float, default=0.1, help="drop-path rate")
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
     p.add_argument("--val-participants", type=int, default=2, help="signers held out")
     p.add_argument("--val-ids", default=None, help="comma-separated signer ids to hold out")
@@ -452,14 +309,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also write a Kaggle ASLFR submission model (model.tflite, inference_args.json, "
         "character map) to this directory, checked to transcribe as the artifact does",
     )
-    p.add_argument("--seed", type=int, default=42)
+    add_run_options(p)
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    keras.utils.set_random_seed(args.seed)
+    set_seed(args.seed)
     ds = FingerspellingDataset(args.data)
     val_ids = [int(v) for v in args.val_ids.split(",")] if args.val_ids else None
     train_ds, val_ds, train_ids, val_ids = split(ds, args.val_participants, args.seed, val_ids)
@@ -496,19 +353,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         drop_rate=args.drop_rate,
         pad_value=pre.pad_value,
     )
-    trainer = CTCTrainer(encoder, blank=len(labels) - 1, pad_value=pre.pad_value)
-    source = CTCBatches(train_sel, train_y, pre, args.batch_size, not args.no_augment, args.seed)
+    trainer = Trainer(encoder, ctc_loss(len(labels) - 1, pre.pad_value))
+    source = ctc_batches(train_sel, train_y, pre, args.batch_size, not args.no_augment, args.seed)
     steps = len(source) * args.epochs
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0,
-        decay_steps=max(1, steps - steps // 20),
-        warmup_target=args.lr,
-        warmup_steps=max(1, steps // 20),
-        alpha=0.01,
+    schedule = cosine_schedule(
+        args.lr, steps, final_lr=0.01 * args.lr, warmup_steps=max(1, steps // 20)
     )
     trainer.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=args.weight_decay, clipnorm=5.0)
     )
+    trainer(pre.features(train_sel[:1])[0], training=False)  # build before a restore
     print(f"model: {encoder.count_params():,} parameters; {steps} steps", flush=True)
     sample = np.random.default_rng(args.seed).permutation(len(val_sel))[:200]
     mon_feats, mon_len = pre.features([val_sel[i] for i in sample]) if len(sample) else (None, None)
@@ -518,30 +372,37 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             Monitor(mon_feats, mon_len, [val_rec[i].phrase for i in sample], args.monitor_every)
         )
     start = time.perf_counter()
-    trainer.fit(
-        source.dataset().repeat(),
+    import tensorflow as tf
+
+    x_spec = tf.TensorSpec((None, None, channels), tf.float32)
+    y_spec = (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None,), tf.int32))
+    out = Path(args.out)
+    ckpt = args.checkpoint_dir or out.parent / (out.name + ".ckpt")
+    fit(
+        trainer,
+        source,
+        data.tf_dataset(source, x_spec, y_spec),
         epochs=args.epochs,
-        steps_per_epoch=len(source),
+        checkpoint_dir=ckpt,
+        resume=args.resume,
         callbacks=callbacks,
-        shuffle=False,  # CTCBatches shuffles
         verbose=2 if not sys.stdout.isatty() else 1,
     )
     seconds = round(time.perf_counter() - start, 1)
 
-    out = Path(args.out)
     name = args.name or out.name
     decoding = {"type": "ctc", "blank_index": len(labels) - 1, "output_stride": STRIDE}
-    with common.staged_dir(out) as tmp:
+    with export.staged_dir(out) as tmp:
         training = {
             "recipe": "training_recipes/fingerspelling.py",
-            **common.run_info(args, seconds),
+            **export.run_info(args, seconds),
             "data_description": f"SYNTHETIC ASLFR-format phrases from `{args.data.name}` "
             f"({len(ds)} sequences, {len(ds.participants)} synthetic signers; "
             f"{len(train_ds)} used for training)",
             "train_participants": train_ids,
             "val_participants": val_ids,
         }
-        config = common.write_artifact(
+        config = export.write_artifact(
             tmp,
             encoder,
             name=name,
@@ -555,7 +416,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
         # parity on real-length inputs: one at a time and as a padded batch
         probe = [pre.features([s])[0][0] for s in (val_sel or train_sel)[:6] if len(s)]
-        diff = common.keras_vs_tflite(
+        diff = export.keras_vs_tflite(
             encoder, tmp / "model.tflite", [p[None] for p in probe] + [pre.pad_batch(probe)]
         )
         raw_val = [r.load() for r in val_rec]
@@ -563,16 +424,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         metrics: dict[str, Any] = {"export_max_abs_diff": float(f"{diff:.3g}")}
         if val_rec:
             phrases = [r.phrase for r in val_rec]
-            metrics["validation"] = evaluate_artifact(tmp, raw_val, phrases)
+            metrics["validation"] = evaluate_fingerspelling(tmp, raw_val, phrases)
             if args.beam_width > 1:
-                metrics["validation_beam"] = evaluate_artifact(
+                metrics["validation_beam"] = evaluate_fingerspelling(
                     tmp, raw_val, phrases, beam_width=args.beam_width
                 )
             metrics["data"] = (
                 f"{len(val_rec)} SYNTHETIC sequences of {len(val_ids)} held-out synthetic signers "
                 f"{val_ids} of {args.data.name}, phrases not seen in training"
             )
-        metrics["train"] = evaluate_artifact(
+        metrics["train"] = evaluate_fingerspelling(
             tmp, raw_train, [r.phrase for r in train_rec[: len(raw_train)]]
         )
         if args.kaggle:
@@ -582,7 +443,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         config = config.from_dict({**config.to_dict(), "metrics": metrics})
         config.save(tmp / "config.json")
         command = f"python training_recipes/fingerspelling.py {shlex.join(argv)}"
-        (tmp / "README.md").write_text(model_card(config, command))
+        (tmp / "README.md").write_text(card.fingerspelling_card(config, command))
+    shutil.rmtree(ckpt, ignore_errors=True)  # the run finished: nothing to resume
     print(json.dumps({"out": str(out), **metrics}, indent=2))
     return metrics
 

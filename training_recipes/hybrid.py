@@ -23,7 +23,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
 
@@ -31,9 +33,21 @@ if __package__ in (None, ""):  # run as a script: make `training_recipes` import
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras
+import numpy as np
 from keras import layers
 
+from aslsign.preprocessing import Gislr1stPreprocessor
+from aslsign.preprocessing.gislr import EMPTY_FRAME_RULES
+from training_recipes.augment import PublishedAugment
 from training_recipes.layers import ECA, CausalDWConv1D, LateDropout, MultiHeadSelfAttention
+from training_recipes.train import (
+    AdamWTiedDecay,
+    SignRecipe,
+    add_run_options,
+    cosine_schedule,
+    sign_parser,
+    train_signs,
+)
 
 ARCHITECTURE = "gislr_1st_hybrid"
 
@@ -104,85 +118,171 @@ def build_model(
     return keras.Model(inputs, outputs, name=ARCHITECTURE)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    p.add_argument(
-        "--data", required=True, type=Path, help="GISLR-style folder (train.csv + files)"
-    )
-    p.add_argument("--out", required=True, type=Path, help="artifact directory to write")
-    p.add_argument("--name", default=None, help="model name in config.json (default: out dir name)")
-    p.add_argument("--dim", type=int, default=192)
-    p.add_argument("--num-heads", type=int, default=4)
-    p.add_argument("--max-len", type=int, default=384)
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--label-smoothing", type=float, default=0.1)
-    p.add_argument("--drop-rate", type=float, default=0.2)
-    p.add_argument("--late-dropout", type=float, default=0.8)
-    p.add_argument(
-        "--late-dropout-start",
-        type=float,
-        default=0.3,
-        help="fraction of training steps before LateDropout switches on",
-    )
-    p.add_argument("--no-augment", action="store_true", help="train without augmentation")
-    p.add_argument(
-        "--val-participants",
-        type=int,
-        default=3,
-        help="number of participants held out for validation (0: no validation)",
-    )
-    p.add_argument(
-        "--val-ids",
-        default=None,
-        help="comma-separated participant ids to hold out (overrides the count)",
-    )
-    p.add_argument(
-        "--label-map",
-        type=Path,
-        default=None,
-        help="{sign: index} JSON fixing the output order (default: sorted signs)",
-    )
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument(
-        "--prototypes",
-        action="store_true",
-        help="also write examples.json: one averaged prototype sequence per sign",
-    )
-    return p.parse_args(argv)
+class HybridRecipe(SignRecipe):
+    """The published training of the hybrid (module docstring of :mod:`training_recipes.train`
+    and :mod:`training_recipes.augment` for AWP, the decay and the augmentations)."""
 
+    script = "training_recipes/hybrid.py"
+    architecture = ARCHITECTURE
 
-def main(argv: list[str] | None = None) -> dict:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(argv)
-    from training_recipes import common
+    def __init__(self, args: argparse.Namespace) -> None:
+        super().__init__(args)
+        self.label_smoothing = args.label_smoothing
+        self.awp_lambda = args.awp_lambda
+        self.awp_start_epoch = args.awp_start_epoch
+        self.augment = PublishedAugment(
+            p_resample=args.p_resample,
+            p_flip=args.p_flip,
+            max_len=args.max_len,
+            p_affine=args.p_affine,
+            p_temporal_mask=args.p_temporal_mask,
+            p_cutout=args.p_cutout,
+        )
 
-    return common.train_and_export(
-        args,
-        argv,
-        architecture=ARCHITECTURE,
-        recipe="training_recipes/hybrid.py",
-        build=lambda num_classes, channels, late_start: build_model(
+    @property
+    def lr(self) -> float:
+        """``--lr``, or the published 5e-4 per 64 samples scaled to the batch size."""
+        return self.args.lr or 5e-4 * self.args.batch_size / 64
+
+    def architecture_args(self) -> dict[str, Any]:
+        a = self.args
+        return {
+            "dim": a.dim,
+            "num_heads": a.num_heads,
+            "kernel_size": a.kernel_size,
+            "num_stages": a.num_stages,
+            "late_dropout": a.late_dropout,
+        }
+
+    def preprocessor(self, train_raws: list[np.ndarray]) -> Gislr1stPreprocessor:
+        return Gislr1stPreprocessor(max_len=self.args.max_len, empty_frames=self.args.empty_frames)
+
+    def features(
+        self, pre: Gislr1stPreprocessor, raw: np.ndarray, rng: np.random.Generator | None
+    ) -> np.ndarray:
+        if rng is None:
+            return pre(raw)
+        # empty frames go first, with the model's rule, so that the temporal mask masks frames
+        # instead of deleting them (augment module docstring)
+        x = self.augment(pre.keep_frames(raw), rng)
+        return replace(pre, drop_empty_frames=False)(x)
+
+    def build(
+        self, num_classes: int, pre: Gislr1stPreprocessor, steps_per_epoch: int
+    ) -> keras.Model:
+        a = self.args
+        return build_model(
             num_classes=num_classes,
-            channels=channels,
-            dim=args.dim,
-            num_heads=args.num_heads,
-            drop_rate=args.drop_rate,
-            late_dropout=args.late_dropout,
-            late_dropout_start=late_start,
-        ),
-        architecture_args={
-            "dim": args.dim,
-            "num_heads": args.num_heads,
-            "kernel_size": 17,
-            "num_stages": 2,
-            "late_dropout": args.late_dropout,
-        },
+            channels=pre.num_features[0],
+            dim=a.dim,
+            num_heads=a.num_heads,
+            kernel_size=a.kernel_size,
+            num_stages=a.num_stages,
+            drop_rate=a.drop_rate,
+            attn_dropout=a.attn_dropout,
+            late_dropout=a.late_dropout,
+            late_dropout_start=a.late_dropout_start_epoch * steps_per_epoch,
+            pad_value=pre.pad_value,
+        )
+
+    def optimizer(self, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+        a = self.args
+        schedule = cosine_schedule(self.lr, steps_per_epoch * a.epochs, final_lr=a.final_lr)
+        return AdamWTiedDecay(schedule, weight_decay_ratio=a.weight_decay_ratio)
+
+    def summary(self) -> str:
+        a = self.args
+        aug = (
+            "none"
+            if a.no_augment
+            else ", ".join(
+                f"{k} {v}"
+                for k, v in (
+                    ("resample", a.p_resample),
+                    ("flip", a.p_flip),
+                    ("affine", a.p_affine),
+                    ("temporal mask", a.p_temporal_mask),
+                    ("cutout", a.p_cutout),
+                )
+            )
+            + f", temporal crop to {a.max_len}"
+        )
+        return (
+            f"epochs {a.epochs}, batch {a.batch_size}, AdamW lr {self.lr:g} cosine to "
+            f"{a.final_lr:g} without warm-up, weight decay {a.weight_decay_ratio:g} x lr "
+            f"(applied x lr), label smoothing {a.label_smoothing}, AWP lambda {a.awp_lambda} "
+            f"from epoch {a.awp_start_epoch}, LateDropout {a.late_dropout} from epoch "
+            f"{a.late_dropout_start_epoch}, empty frames: {a.empty_frames}; augmentation "
+            f"(probabilities): {aug}"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The recipe's command line; the defaults are the published values."""
+    p = sign_parser(
+        __doc__.split("\n\n")[0],
+        "participants held out for validation, drawn with --seed (0: train on everyone)",
     )
+    g = p.add_argument_group("model (published: dim 192, 2 stages; the 4x model: dim 384, 4)")
+    g.add_argument("--dim", type=int, default=192, help="model width")
+    g.add_argument("--num-stages", type=int, default=2, help="stages of 3 Conv1D + 1 attention")
+    g.add_argument("--num-heads", type=int, default=4, help="attention heads")
+    g.add_argument("--kernel-size", type=int, default=17, help="causal depthwise kernel")
+    g.add_argument("--max-len", type=int, default=384, help="frames (longer input is cropped)")
+    g.add_argument("--drop-rate", type=float, default=0.2, help="drop-path rate of the blocks")
+    g.add_argument("--attn-dropout", type=float, default=0.2, help="attention dropout")
+    g.add_argument("--late-dropout", type=float, default=0.8, help="LateDropout rate of the head")
+    g.add_argument(
+        "--late-dropout-start-epoch", type=int, default=15, help="epoch LateDropout switches on"
+    )
+    g.add_argument(
+        "--empty-frames",
+        choices=EMPTY_FRAME_RULES,
+        default="selected",
+        help="which frames are dropped as empty: those with none of the 118 'selected' points "
+        "(the original rule) or with no landmark at 'all' (the rule of artifacts made before "
+        "the option); recorded in config.json",
+    )
+    g = p.add_argument_group("training (published values as defaults)")
+    g.add_argument("--epochs", type=int, default=300, help="epochs")
+    g.add_argument("--batch-size", type=int, default=64, help="sequences per batch")
+    g.add_argument(
+        "--lr", type=float, default=None, help="peak learning rate (default: 5e-4 x batch / 64)"
+    )
+    g.add_argument("--final-lr", type=float, default=1e-6, help="cosine decays to this")
+    g.add_argument(
+        "--weight-decay-ratio",
+        type=float,
+        default=0.1,
+        help="weight decay = this x the current lr, applied x lr (var -= lr * wd * var)",
+    )
+    g.add_argument("--label-smoothing", type=float, default=0.1, help="label smoothing")
+    g.add_argument(
+        "--awp-lambda", type=float, default=0.2, help="AWP perturbation size (0: no AWP)"
+    )
+    g.add_argument("--awp-start-epoch", type=int, default=15, help="epoch AWP switches on")
+    g.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    g.add_argument("--p-resample", type=float, default=0.8, help="p of a 0.5-1.5x time resample")
+    g.add_argument("--p-flip", type=float, default=0.5, help="p of a horizontal flip")
+    g.add_argument(
+        "--p-affine", type=float, default=0.75, help="p of the scale/shear/rotate/shift affine"
+    )
+    g.add_argument(
+        "--p-temporal-mask", type=float, default=0.5, help="p of masking 20-40 %% of the frames"
+    )
+    g.add_argument("--p-cutout", type=float, default=0.5, help="p of a spatial cutout")
+    add_run_options(g)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the recipe's options (``--help`` lists them with their defaults)."""
+    return build_parser().parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return train_signs(HybridRecipe(parse_args(argv)), argv)
 
 
 if __name__ == "__main__":

@@ -114,13 +114,15 @@ class Recognizer(Generic[ResultT]):
         return self._model.backend if self._model is not None else None
 
     def _predict_one(self, raw: np.ndarray, **opts: Any) -> ResultT:
-        features = self.preprocessor(raw)
-        if not has_signal(raw, len(features)):
+        # batch() also says how many frames are real (a fixed-length pipeline pads to its size)
+        features, lengths = self.preprocessor.batch([raw])
+        used = int(lengths[0])
+        if not has_signal(raw, used):
             return self._empty(raw, **opts)
-        x = features[None] if self._batched else features
+        x = features if self._batched else features[0, :used]
         out = self._transform(self._run(x))
-        out = self._row(out, 0, len(features)) if self._batched else out
-        return self._result(out, raw, len(features), **opts)
+        out = self._row(out, 0, used) if self._batched else out
+        return self._result(out, raw, used, **opts)
 
     def _predict_many(
         self,

@@ -25,7 +25,7 @@ from .errors import AslSignError
 from .fingerspelling import FingerspellingRecognizer
 from .io import is_aslfr_file, load_sequence, read_examples, read_fingerspelling_file
 from .recognizer import SignRecognizer
-from .registry import DEFAULT_FINGERSPELLING_MODEL, DEFAULT_MODEL, list_models, model_task
+from .registry import DEFAULT_FINGERSPELLING_MODEL, DEFAULT_MODEL, zoo_entries
 from .results import FingerspellingResult, SignResult
 
 __all__ = ["main"]
@@ -77,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--inference-args", type=Path, help="inference_args.json (Kaggle ASLFR)")
     info.add_argument("--json", action="store_true", help="print the full config as JSON")
 
-    sub.add_parser("models", help="list the bundled models and their tasks")
+    sub.add_parser(
+        "models", help="list the zoo: bundled models, and published-size ones to build yourself"
+    )
     return p
 
 
@@ -89,8 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "info":
             return _info(args)
         defaults = {DEFAULT_MODEL, DEFAULT_FINGERSPELLING_MODEL}
-        for name in list_models():
-            print(f"{name:<32} {model_task(name):<15}" + ("(default)" if name in defaults else ""))
+        for e in zoo_entries():
+            status = e.status + (", default" if e.name in defaults else "")
+            print(f"{e.name:<32} {e.task:<15} {status}")
         return 0
     except AslSignError as exc:
         print(f"aslsign: error: {exc}", file=sys.stderr)
@@ -261,14 +264,18 @@ def _info(args: argparse.Namespace) -> int:
     ]
     if c.decoding:
         rows.append(("decoding", json.dumps(c.decoding)))
-    val = c.metrics.get("validation")
-    if val and "top1" in val:
+    val, cv = c.metrics.get("validation"), c.metrics.get("cv")
+    if cv and "top1" in cv:
         rows.append(
             (
-                "accuracy",
-                f"top-1 {val['top1']:.4f}, top-5 {val['top5']:.4f} on {c.metrics.get('data')}",
+                "cross-validated",
+                f"top-1 {cv['top1']:.4f} ({cv.get('correct')}/{cv.get('count')} sequences of "
+                f"unseen participants, {len(cv.get('folds', ()))} folds)",
             )
         )
+    if val and "top1" in val:
+        tops = ", ".join(f"top-{k} {val[f'top{k}']:.4f}" for k in (1, 5, 10) if f"top{k}" in val)
+        rows.append(("accuracy", f"{tops} on {c.metrics.get('data')}"))
     elif val and "normalized_levenshtein" in val:
         rows.append(
             (

@@ -13,20 +13,23 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .errors import ModelNotFoundError
+from .errors import ConfigError, ModelNotFoundError
 
 __all__ = [
     "ARTIFACT_FILES",
     "DEFAULT_FINGERSPELLING_MODEL",
     "DEFAULT_MODEL",
+    "ZooEntry",
     "is_model",
     "list_models",
     "model_task",
     "resolve_artifact",
     "zoo_dir",
+    "zoo_entries",
 ]
 
 #: The bundled isolated-sign model (``SignRecognizer.from_pretrained()``, ``aslsign predict``).
@@ -63,10 +66,52 @@ def list_models(task: str | None = None) -> list[str]:
 
 
 def model_task(name: str) -> str:
-    """The ``task`` of a bundled model, read from its config.json."""
+    """The ``task`` of a zoo entry (with or without weights), read from its config.json."""
+    from ._util import read_json
     from .config import ModelConfig
 
-    return ModelConfig.load(zoo_dir() / name / "config.json").task
+    path = zoo_dir() / name / "config.json"
+    if not (zoo_dir() / name / "model.tflite").is_file():
+        return str(read_json(path, ConfigError, "config.json").get("task"))
+    return ModelConfig.load(path).task
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One zoo entry: a bundled model, or a published-size model the zoo documents but cannot
+    ship (no weights: only the full Kaggle data trains it; its card has the command)."""
+
+    name: str
+    task: str
+    has_weights: bool
+    directory: Path
+
+    @property
+    def status(self) -> str:
+        return "bundled" if self.has_weights else "no published weights (build it: see its card)"
+
+
+def zoo_entries() -> list[ZooEntry]:
+    """Every zoo entry, bundled or not (:func:`list_models` lists only those with weights)."""
+    root = zoo_dir()
+    return [
+        ZooEntry(p.name, model_task(p.name), (p / "model.tflite").is_file(), p)
+        for p in sorted(root.iterdir())
+        if (p / "config.json").is_file()
+    ]
+
+
+def _unbuilt(name: str) -> ModelNotFoundError:
+    from ._util import read_json
+
+    cfg = read_json(zoo_dir() / name / "config.json", ConfigError, "config.json")
+    training = cfg.get("training", {}) if isinstance(cfg, dict) else {}
+    return ModelNotFoundError(
+        f"{name!r} is a zoo entry without published weights: only the full Kaggle "
+        f"{training.get('data', 'data')} trains it, and none is shipped. Build it with\n"
+        f"    {training.get('command', '(see its model card)')}\n"
+        f"and load the directory that writes (model card: {zoo_dir() / name / 'README.md'})."
+    )
 
 
 def is_model(name: str) -> bool:
@@ -89,6 +134,8 @@ def resolve_artifact(
     name = str(name_or_path)
     if is_model(name):
         return zoo_dir() / name
+    if "/" not in name and (zoo_dir() / name / "config.json").is_file():
+        raise _unbuilt(name)
     if _REPO_ID.match(name) and not name.startswith((".", "/")):
         return _download(name, revision, cache_dir, local_files_only, token)
     raise ModelNotFoundError(

@@ -10,6 +10,8 @@ A config's ``"preprocessing"`` object names a pipeline (``"name"``) and gives it
 name                    class                                         used by
 ======================  ============================================  ==========================
 ``gislr_1st``           :class:`Gislr1stPreprocessor` (``gislr``)      isolated-sign models
+``wijkhuizen``          :class:`WijkhuizenPreprocessor`               isolated-sign models
+                        (``wijkhuizen``)                              (Wijkhuizen's Transformer)
 ``fingerspelling``      :class:`FingerspellingPreprocessor`           fingerspelling models
 ``raw``                 :class:`RawPreprocessor` (``kaggle``)          Kaggle GISLR submissions
 ``aslfr_columns``       :class:`ColumnsPreprocessor` (``kaggle``)      Kaggle ASLFR submissions
@@ -27,6 +29,7 @@ from ..errors import ConfigError
 from .fingerspelling import FingerspellingPreprocessor
 from .gislr import Gislr1stPreprocessor
 from .kaggle import ColumnsPreprocessor, RawPreprocessor
+from .wijkhuizen import WijkhuizenPreprocessor
 
 __all__ = [
     "ColumnsPreprocessor",
@@ -34,6 +37,7 @@ __all__ = [
     "Gislr1stPreprocessor",
     "Preprocessor",
     "RawPreprocessor",
+    "WijkhuizenPreprocessor",
     "from_config",
 ]
 
@@ -69,6 +73,7 @@ _PIPELINES: dict[str, type] = {
     p.name: p
     for p in (
         Gislr1stPreprocessor,
+        WijkhuizenPreprocessor,
         FingerspellingPreprocessor,
         RawPreprocessor,
         ColumnsPreprocessor,

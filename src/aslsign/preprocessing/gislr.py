@@ -2,7 +2,9 @@
 
 ``gislr_1st`` (:class:`Gislr1stPreprocessor`)
     The feature pipeline of the GISLR 1st-place solution (hoyso48, Kaggle "Google - Isolated Sign
-    Language Recognition", 2023): drop frames in which no landmark was detected; select 118
+    Language Recognition", 2023): drop empty frames (``empty_frames "all"``: frames in which no
+    landmark was detected, the default; ``"selected"``: frames in which none of the selected
+    points was, the original's rule); select 118
     points (lips 40, left hand 21, right hand 21, nose 4, right eye 16, left eye 16); subtract the
     nan-mean of face landmark 17 over the whole clip (0.5 where it was never detected) and divide
     by the nan-standard deviation of the selected points around that centre, per coordinate;
@@ -19,9 +21,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ConfigError
 from ._common import add_lags, check_batch, check_landmarks, finish, group_points, nan_mean, pad
 
-__all__ = ["Gislr1stPreprocessor"]
+__all__ = ["EMPTY_FRAME_RULES", "Gislr1stPreprocessor"]
+
+#: ``empty_frames``: a frame is empty when ``"all"`` 543 landmarks are missing, or when all the
+#: ``"selected"`` points are (the 1st-place original)
+EMPTY_FRAME_RULES = ("all", "selected")
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,7 @@ class Gislr1stPreprocessor:
     lags: tuple[int, ...] = (1, 2)
     max_len: int = 384
     drop_empty_frames: bool = True
+    empty_frames: str = "all"
     nan_fill: float = 0.0
     pad_value: float = -100.0
     points: np.ndarray = field(init=False, repr=False, compare=False)
@@ -47,6 +55,11 @@ class Gislr1stPreprocessor:
         object.__setattr__(self, "_gather", np.append(points, self.center_landmark))
         object.__setattr__(self, "groups", tuple(self.groups))
         object.__setattr__(self, "lags", tuple(int(k) for k in self.lags))
+        if self.empty_frames not in EMPTY_FRAME_RULES:
+            raise ConfigError(
+                f"preprocessing.empty_frames must be one of {EMPTY_FRAME_RULES}; got "
+                f"{self.empty_frames!r}."
+            )
 
     @property
     def num_points(self) -> int:
@@ -55,6 +68,16 @@ class Gislr1stPreprocessor:
     @property
     def num_features(self) -> tuple[int, ...]:
         return (self.num_points * 2 * (1 + len(self.lags)),)
+
+    def keep_frames(self, landmarks: np.ndarray) -> np.ndarray:
+        """``landmarks`` without the frames this pipeline treats as empty (see ``empty_frames``);
+        all of them when ``drop_empty_frames`` is off."""
+        x = check_landmarks(landmarks)
+        if not self.drop_empty_frames:
+            return x
+        rows = x if self.empty_frames == "all" else x[:, self.points]
+        detected = ~np.isnan(rows).all(axis=(1, 2))
+        return x if detected.all() else x[detected]
 
     def __call__(self, landmarks: np.ndarray) -> np.ndarray:
         features, lengths = self.batch([landmarks])
@@ -71,11 +94,7 @@ class Gislr1stPreprocessor:
         gather = self._gather
         kept = []
         for landmarks in sequences:
-            x = check_landmarks(landmarks)
-            if self.drop_empty_frames:
-                detected = ~np.isnan(x).all(axis=(1, 2))
-                if not detected.all():
-                    x = x[detected]
+            x = self.keep_frames(landmarks)
             kept.append(x[:, gather, :2])  # (T, points + centre, xy): z is never used
         full = np.array([len(k) for k in kept])
         # coordinate-major (B, xy, T, points) so that every reduction runs over contiguous memory

@@ -1,0 +1,212 @@
+"""Model cards (``README.md`` of an artifact) written from what a run recorded in config.json.
+
+A card states what the model knows, how it was measured (held-out participants, and the
+participant-grouped cross-validation when the run did one), the command that made it, the data,
+the time it took and where, and its input and output. Nothing in a card is typed by hand: every
+figure is read from ``config.metrics`` / ``config.training``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from aslsign.config import ModelConfig
+
+__all__ = ["fingerspelling_card", "sign_card"]
+
+
+def _shape(shape: Sequence[int | None]) -> str:
+    return json.dumps(list(shape))
+
+
+def _training_lines(t: dict[str, Any], command: str) -> list[str]:
+    lines = [f"Reproduce with `{command}`", ""]
+    opts = t.get("summary")
+    if opts:
+        lines += [f"- {opts}"]
+    lines += [
+        f"- participants trained on: {t.get('train_participants')}",
+        f"- participants held out: {t.get('val_participants') or 'none'}",
+        f"- training time {t.get('seconds')} s on {t.get('machine')}"
+        + (f" (cross-validation folds: {t['cv_seconds']} s more)" if t.get("cv_seconds") else ""),
+    ]
+    return lines
+
+
+def _cv_lines(cv: dict[str, Any]) -> list[str]:
+    lines = [
+        f"**Cross-validation** ({len(cv['folds'])} folds, grouped by participant: each fold's "
+        "participants are never seen by the model that is scored on them; same command and "
+        "options as this model, exported model through `aslsign.SignRecognizer`):",
+        "",
+        "| fold | held-out participants | sequences | top-1 |",
+        "|---|---|---|---|",
+    ]
+    for i, f in enumerate(cv["folds"]):
+        lines.append(f"| {i} | {f['participants']} | {f['count']} | {f['top1']:.4f} |")
+    lines += [
+        f"| pooled | all | {cv['count']} | **{cv['top1']:.4f}** |",
+        "",
+        f"Expected accuracy on signers it has not seen: about **{cv['top1']:.1%}** (pooled "
+        f"{cv['correct']}/{cv['count']}; fold range {cv['min_top1']:.4f}-{cv['max_top1']:.4f}).",
+        "",
+    ]
+    return lines
+
+
+def sign_card(config: ModelConfig, command: str) -> str:
+    """The card of an isolated-sign artifact."""
+    t, m = config.training, config.metrics
+    ks = [k for k in (1, 5, 10) if f"top{k}" in m.get("train", {})]
+    lines = [
+        f"# {config.name}",
+        "",
+        f"Isolated ASL sign recognition from MediaPipe Holistic landmarks: the "
+        f"`{config.architecture}` architecture ({config.architecture_args}) trained by "
+        f"`{t.get('recipe')}` on {t.get('data_description')}.",
+        "",
+        f"**Signs it knows ({len(config.labels)}):** " + ", ".join(config.labels) + ".",
+        "It always answers with one of these; anything else will be called one of them.",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from aslsign import SignRecognizer",
+        "",
+        f'rec = SignRecognizer.from_pretrained("{config.name}")',
+        'print(rec.predict("sequence.parquet").label)',
+        "```",
+        "",
+        "## Evaluation",
+        "",
+    ]
+    if "cv" in m:
+        lines += _cv_lines(m["cv"])
+    splits = [s for s in ("validation", "train") if s in m]
+    if splits:
+        if "validation" in m:
+            lines += [
+                f"Measured on {m.get('data')}, with the exported `model.tflite` through "
+                "`aslsign.SignRecognizer` (fp32, LiteRT):",
+                "",
+            ]
+        else:
+            lines += [
+                "No participant was held out of this model's training (see the "
+                "cross-validation above for its expected accuracy); on its own training data, "
+                "through the exported `model.tflite`:",
+                "",
+            ]
+        lines += [
+            "| split | sequences | " + " | ".join(f"top-{k}" for k in ks) + " |",
+            "|---|---|" + "---|" * len(ks),
+        ]
+        for split in splits:
+            s = m[split]
+            cells = " | ".join(f"{s[f'top{k}']:.4f}" for k in ks)
+            lines.append(f"| {split} | {s['count']} | {cells} |")
+        if any(k >= len(config.labels) for k in ks):
+            lines += ["", f"(top-k with k >= {len(config.labels)} classes is trivially 1.)"]
+        lines += ["", f"Keras vs TFLite max abs logit difference: {m.get('export_max_abs_diff')}."]
+    lines += ["", "## Training", "", *_training_lines(t, command)]
+    lines += [
+        "",
+        "## Input",
+        "",
+        f"Preprocessing `{config.preprocessing['name']}` (see `aslsign.preprocessing`), "
+        f"max {config.preprocessing.get('max_len', config.preprocessing.get('frames'))} frames; "
+        f"model input `{config.input.name}` {_shape(config.input.shape)}, output "
+        f"`{config.output.name}` {_shape(config.output.shape)} ({config.output_kind}; `null` = "
+        "any size).",
+        "",
+        "## License",
+        "",
+        f"Weights: {config.license}. Training data: Google GISLR / PopSign recordings (CC BY 4.0).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def fingerspelling_card(config: ModelConfig, command: str) -> str:
+    """The card of a fingerspelling artifact trained on synthetic data."""
+    t, m = config.training, config.metrics
+    val = m.get("validation", {})
+    lines = [
+        f"# {config.name}",
+        "",
+        "Fingerspelling (ASL letters and digits) to text from MediaPipe Holistic landmarks: the "
+        f"`{config.architecture}` architecture ({config.architecture_args}), a Conv1D + "
+        "Transformer encoder with a CTC head, trained by "
+        f"`{t.get('recipe')}` on {t.get('data_description')}.",
+        "",
+        "**What it is, plainly: trained on SYNTHETIC phrases made from one signer's isolated "
+        "letter and digit recordings** (`training_recipes/synth_fingerspelling.py`). It is a "
+        "demonstration of the pipeline (data, training, export, NumPy CTC decoding), not a "
+        "model for real fingerspelling: real signers, real transitions between letters and "
+        "real recording conditions were never seen in training. Every figure below is "
+        "measured on synthetic data.",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from aslsign import FingerspellingRecognizer",
+        "",
+        f'rec = FingerspellingRecognizer.from_pretrained("{config.name}")',
+        'print(rec.predict("phrases.parquet", sequence_id=1234).text)  # an ASLFR file',
+        "```",
+        "",
+        "## Evaluation (synthetic)",
+        "",
+    ]
+    if val:
+        lines += [
+            f"Measured on {m.get('data')}, with the exported `model.tflite` through "
+            "`aslsign.FingerspellingRecognizer`:",
+            "",
+            "| split (synthetic) | sequences | decoding | normalised Levenshtein | exact match |",
+            "|---|---|---|---|---|",
+        ]
+        for key in ("validation", "validation_beam", "train"):
+            if key in m:
+                s = m[key]
+                dec = "greedy" if s["beam_width"] == 1 else f"beam {s['beam_width']}"
+                lines.append(
+                    f"| {key.split('_')[0]} | {s['count']} | {dec} | "
+                    f"{s['normalized_levenshtein']:.4f} | {s['exact_match']:.4f} |"
+                )
+        lines += ["", "Examples (held-out, synthetic; phrase -> transcription):", ""]
+        lines += [f"- `{e['phrase']}` -> `{e['text']}`" for e in val.get("examples", [])]
+        lines += ["", f"Keras vs TFLite max abs logit difference: {m.get('export_max_abs_diff')}."]
+    a = t["args"]
+    lines += [
+        "",
+        "## Training",
+        "",
+        f"Reproduce with `{command}`",
+        "",
+        f"- synthetic signers trained on: {t.get('train_participants')}",
+        f"- synthetic signers held out: {t.get('val_participants')} (and every phrase they "
+        "spell is removed from training)",
+        f"- epochs {a.get('epochs')}, batch {a.get('batch_size')}, AdamW lr {a.get('lr')}, "
+        f"weight decay {a.get('weight_decay')}, cosine schedule with warm-up, augmentation: "
+        f"{not a.get('no_augment')}",
+        f"- training time {t.get('seconds')} s on {t.get('machine')}",
+        "",
+        "## Input and output",
+        "",
+        f"Preprocessing `{config.preprocessing['name']}` (see `aslsign.preprocessing`), max "
+        f"{config.preprocessing.get('max_len')} frames (longer input is resampled); model input "
+        f"`{config.input.name}` {_shape(config.input.shape)}, output "
+        f"`{config.output.name}` {_shape(config.output.shape)}: logits over the 59 "
+        f"ASLFR characters and the CTC blank (index {config.decoding['blank_index']}), one "
+        f"output step per {config.decoding['output_stride']} input frames.",
+        "",
+        "## License",
+        "",
+        f"Weights: {config.license}. Training data: synthetic, generated from the letter "
+        "recordings of shravnchandr/ASL-App (MIT).",
+        "",
+    ]
+    return "\n".join(lines)

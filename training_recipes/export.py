@@ -1,0 +1,179 @@
+"""Exporting a trained Keras model as an aslsign artifact, and proving the export faithful.
+
+An artifact directory holds ``model.tflite`` (LiteRT, ``serving_default`` signature, dynamic
+frame axis), ``config.json`` (:class:`aslsign.ModelConfig`: preprocessing, labels, signature,
+training record, metrics, sha256) and a ``README.md`` model card (:mod:`training_recipes.card`).
+:func:`staged_dir` writes it beside its destination and moves it into place only when everything
+succeeded, so a failed run never leaves a half-written artifact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aslsign import landmarks as lm
+from aslsign.config import ModelConfig, TensorSpec, sha256_file
+from aslsign.runtime import LiteRTModel
+
+__all__ = [
+    "export_tflite",
+    "keras_vs_tflite",
+    "run_info",
+    "sign_prototype",
+    "staged_dir",
+    "write_artifact",
+    "write_examples",
+]
+
+
+def export_tflite(model: Any, path: Path, *, fp16: bool = False) -> None:
+    """Convert a Keras 3 model to TFLite with a ``serving_default`` signature (fp32, or with
+    fp16 weights when ``fp16``)."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if fp16:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    path.write_bytes(converter.convert())
+
+
+def keras_vs_tflite(model: Any, tflite_path: Path, batches: Sequence[np.ndarray]) -> float:
+    """Max abs difference between Keras and LiteRT outputs over the given input batches."""
+    runner = LiteRTModel(tflite_path)
+    (in_name,), (out_name,) = runner.inputs, runner.outputs
+    worst = 0.0
+    for x in batches:
+        ref = np.asarray(model(x, training=False))
+        got = runner(**{in_name: x})[out_name]
+        worst = max(worst, float(np.abs(ref - got).max()))
+    return worst
+
+
+def write_artifact(
+    out: Path,
+    model: Any,
+    *,
+    name: str,
+    architecture: str,
+    architecture_args: dict[str, Any],
+    labels: Sequence[str],
+    preprocessor: Any,
+    training: dict[str, Any],
+    license: str = "Apache-2.0",
+    task: str = "isolated_sign",
+    decoding: dict[str, Any] | None = None,
+) -> ModelConfig:
+    """Export ``model.tflite`` and ``config.json`` (signature read back from the file).
+
+    ``preprocessor`` is the :mod:`aslsign.preprocessing` pipeline the model was trained on;
+    ``decoding`` (fingerspelling models) says how outputs become text.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    tflite = out / "model.tflite"
+    export_tflite(model, tflite)
+    runner = LiteRTModel(tflite)
+    ((in_name, tin),) = runner.inputs.items()
+    ((out_name, tout),) = runner.outputs.items()
+
+    def shape(t: Any) -> tuple[int | None, ...]:
+        return tuple(None if s == -1 else s for s in t.shape)
+
+    config = ModelConfig(
+        name=name,
+        task=task,
+        architecture=architecture,
+        architecture_args=architecture_args,
+        labels=tuple(labels),
+        preprocessing=preprocessor.to_config(),
+        decoding=decoding or {},
+        input=TensorSpec(in_name, str(tin.dtype), shape(tin)),
+        output=TensorSpec(out_name, str(tout.dtype), shape(tout)),
+        output_kind="logits",
+        training=training,
+        license=license,
+        model_sha256=sha256_file(tflite),
+    )
+    config.save(out / "config.json")
+    return config
+
+
+@contextlib.contextmanager
+def staged_dir(out: Path) -> Iterator[Path]:
+    """A temporary directory beside ``out`` that replaces ``out`` when the block succeeds.
+
+    A failed run leaves an earlier artifact at ``out`` untouched and no half-written files.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.chmod(0o755)  # mkdtemp made it private
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def run_info(args: Any, seconds: float) -> dict[str, Any]:
+    """The arguments, time and machine of a training run, for config.json ``training``."""
+    import keras
+
+    return {
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "seconds": seconds,
+        "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}",
+        "keras_version": keras.__version__,
+    }
+
+
+# ----------------------------------------------------------------------------- examples
+
+
+def sign_prototype(raws: Sequence[np.ndarray], length: int | None = None) -> np.ndarray:
+    """An averaged sequence of one sign: right-hand dominant, time-normalised, nan-mean.
+
+    Each sequence loses its undetected frames, is mirrored when its left hand is seen more
+    than its right, and is resampled to ``length`` frames (default: the median length); the
+    prototype is the mean over sequences where at least half of them saw the landmark.
+    """
+    seqs = []
+    for x in raws:
+        x = x[~np.isnan(x).all(axis=(1, 2))]
+        if len(x) == 0:
+            continue
+        left = (~np.isnan(x[:, lm.LEFT_HAND, 0])).sum()
+        right = (~np.isnan(x[:, lm.RIGHT_HAND, 0])).sum()
+        seqs.append(lm.mirror(x) if left > right else x)
+    length = length or int(np.median([len(s) for s in seqs]))
+    stack = np.stack(
+        [s[np.round(np.linspace(0, len(s) - 1, length)).astype(np.intp)] for s in seqs]
+    )
+    seen = (~np.isnan(stack)).mean(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices
+        proto = np.nanmean(stack, axis=0)
+    proto[seen < 0.5] = np.nan
+    return proto.astype(np.float32)
+
+
+def write_examples(path: Path, prototypes: dict[str, np.ndarray]) -> None:
+    """examples.json: {sign: (frames, 543, 3) nested lists, null = not detected}, 4 decimals."""
+
+    def enc(a: np.ndarray) -> list:
+        return [[[None if np.isnan(v) else round(float(v), 4) for v in p] for p in f] for f in a]
+
+    path.write_text(json.dumps({k: enc(v) for k, v in prototypes.items()}, separators=(",", ":")))

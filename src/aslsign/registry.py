@@ -107,8 +107,8 @@ def _unbuilt(name: str) -> ModelNotFoundError:
     cfg = read_json(zoo_dir() / name / "config.json", ConfigError, "config.json")
     training = cfg.get("training", {}) if isinstance(cfg, dict) else {}
     return ModelNotFoundError(
-        f"{name!r} is a zoo entry without published weights: only the full Kaggle "
-        f"{training.get('data', 'data')} trains it, and none is shipped. Build it with\n"
+        f"{name!r} is a zoo entry without published weights: only the full "
+        f"{training.get('data', 'Kaggle data')} trains it, and none is shipped. Build it with\n"
         f"    {training.get('command', '(see its model card)')}\n"
         f"and load the directory that writes (model card: {zoo_dir() / name / 'README.md'})."
     )

@@ -133,8 +133,12 @@ def test_balanced_batches_hold_per_class_samples_of_every_class():
     assert len(batches) == len(ys) // 6
     for b in batches:
         assert sorted(np.bincount(ys[b], minlength=3)) == [2, 2, 2]
+    # the 3 samples of the small class are cycled: each used exactly twice in the 6 slots
     small = [i for b in batches for i in b if ys[i] == 1]
-    assert len(small) == len(set(small)) == 6 or set(small) == {10, 11, 12}
+    assert sorted(small) == [10, 10, 11, 11, 12, 12]
+    # a large class is not repeated before every one of its samples was used
+    big = [i for b in batches for i in b if ys[i] == 0]
+    assert len(big) == len(set(big)) == 6
 
 
 def test_participant_folds_partition_the_participants():

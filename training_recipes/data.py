@@ -119,7 +119,7 @@ class Batches:
             preprocessing); ``rng`` is None when not training.
         pad: stacks a list of features into one padded batch.
         collate: ``list of targets -> target arrays``.
-        batch_size: samples per batch (ignored with ``per_class``).
+        batch_size: samples per batch (length-bucketed batches; not used with ``per_class``).
         lengths: per-sample length, for length-bucketed batches.
         per_class: class-balanced batches of this many samples of every class (targets must
             then be class indices).
@@ -134,7 +134,7 @@ class Batches:
         prepare: Callable[[Any, np.random.Generator | None], np.ndarray],
         pad: Callable[[list[np.ndarray]], np.ndarray],
         collate: Callable[[list[Any]], Any],
-        batch_size: int,
+        batch_size: int | None = None,
         lengths: Sequence[int] | None = None,
         per_class: int | None = None,
         num_classes: int | None = None,
@@ -146,20 +146,22 @@ class Batches:
         self.batch_size, self.per_class, self.num_classes = batch_size, per_class, num_classes
         self.lengths = lengths if lengths is not None else [len(i) for i in items]
         self.seed, self.augment = seed, augment
+        if not (per_class or batch_size):
+            raise ValueError("Batches needs batch_size or per_class.")
         self.epoch_index = 0  # the next epoch to generate; set it to resume
 
     def __len__(self) -> int:
         if self.per_class:
             classes = len(set(np.asarray(self.targets).tolist()))
             return max(1, len(self.items) // (self.per_class * classes))
-        return math.ceil(len(self.items) / self.batch_size)
+        return math.ceil(len(self.items) / (self.batch_size or 1))
 
     def order(self, rng: np.random.Generator) -> list[list[int]]:
         if self.per_class:
             return balanced_batches(
                 np.asarray(self.targets), self.per_class, self.num_classes or 0, rng
             )
-        return bucketed_batches(self.lengths, self.batch_size, rng)
+        return bucketed_batches(self.lengths, self.batch_size or 1, rng)
 
     def epoch(self) -> Iterator[tuple[np.ndarray, Any]]:
         rng = np.random.default_rng([self.seed, self.epoch_index])

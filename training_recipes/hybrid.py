@@ -130,6 +130,7 @@ class HybridRecipe(SignRecipe):
         self.label_smoothing = args.label_smoothing
         self.awp_lambda = args.awp_lambda
         self.awp_start_epoch = args.awp_start_epoch
+        self._no_drop: tuple[Gislr1stPreprocessor, Gislr1stPreprocessor] | None = None
         self.augment = PublishedAugment(
             p_resample=args.p_resample,
             p_flip=args.p_flip,
@@ -165,7 +166,9 @@ class HybridRecipe(SignRecipe):
         # empty frames go first, with the model's rule, so that the temporal mask masks frames
         # instead of deleting them (augment module docstring)
         x = self.augment(pre.keep_frames(raw), rng)
-        return replace(pre, drop_empty_frames=False)(x)
+        if self._no_drop is None or self._no_drop[0] is not pre:  # once per preprocessor
+            self._no_drop = (pre, replace(pre, drop_empty_frames=False))
+        return self._no_drop[1](x)
 
     def build(
         self, num_classes: int, pre: Gislr1stPreprocessor, steps_per_epoch: int

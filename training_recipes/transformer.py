@@ -466,7 +466,7 @@ class TransformerRecipe(SignRecipe):
         )
 
     def batching(self) -> dict[str, Any]:
-        return {"per_class": self.args.per_class, "batch_size": self.args.per_class}
+        return {"per_class": self.args.per_class}
 
     def summary(self) -> str:
         a = self.args

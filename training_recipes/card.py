@@ -3,7 +3,9 @@
 A card states what the model knows, how it was measured (held-out participants, and the
 participant-grouped cross-validation when the run did one), the command that made it, the data,
 the time it took and where, and its input and output. Nothing in a card is typed by hand: every
-figure is read from ``config.metrics`` / ``config.training``.
+figure is read from ``config.metrics`` / ``config.training``. Each card starts with the YAML front
+matter the Hugging Face hub reads (:func:`aslsign.hub.card_metadata`: library, license, tags,
+dataset, the held-out figures as a ``model-index``), the same that ``aslsign push`` adds.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aslsign.config import ModelConfig
+from aslsign.hub import add_card_metadata
 
 __all__ = ["fingerspelling_card", "sign_card"]
 
@@ -126,7 +129,7 @@ def sign_card(config: ModelConfig, command: str) -> str:
         f"Weights: {config.license}. Training data: Google GISLR / PopSign recordings (CC BY 4.0).",
         "",
     ]
-    return "\n".join(lines)
+    return add_card_metadata("\n".join(lines), config)
 
 
 def fingerspelling_card(config: ModelConfig, command: str) -> str:
@@ -209,4 +212,4 @@ def fingerspelling_card(config: ModelConfig, command: str) -> str:
         "recordings of shravnchandr/ASL-App (MIT).",
         "",
     ]
-    return "\n".join(lines)
+    return add_card_metadata("\n".join(lines), config)

@@ -29,6 +29,7 @@ from aslsign.runtime import LiteRTModel
 __all__ = [
     "export_tflite",
     "keras_vs_tflite",
+    "publish",
     "run_info",
     "sign_prototype",
     "staged_dir",
@@ -177,3 +178,16 @@ def write_examples(path: Path, prototypes: dict[str, np.ndarray]) -> None:
         return [[[None if np.isnan(v) else round(float(v), 4) for v in p] for p in f] for f in a]
 
     path.write_text(json.dumps({k: enc(v) for k, v in prototypes.items()}, separators=(",", ":")))
+
+
+def publish(out: Path, repo_id: str | None) -> str | None:
+    """``--push-to-hub``: push the finished artifact at ``out`` to the hub repo ``repo_id`` with
+    :func:`aslsign.push_to_hub` (token from ``HF_TOKEN`` or ``hf auth login``) and print the
+    commit; nothing without ``repo_id``. Returns the commit URL."""
+    if not repo_id:
+        return None
+    from aslsign.hub import push_to_hub
+
+    result = push_to_hub(out, repo_id)
+    print(f"pushed {out} to {result.repo_id}: {result.commit_url}")
+    return result.commit_url

@@ -446,6 +446,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         (tmp / "README.md").write_text(card.fingerspelling_card(config, command))
     shutil.rmtree(ckpt, ignore_errors=True)  # the run finished: nothing to resume
     print(json.dumps({"out": str(out), **metrics}, indent=2))
+    export.publish(out, args.push_to_hub)  # the artifact is in place
     return metrics
 
 

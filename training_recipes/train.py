@@ -568,6 +568,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
             export.write_examples(tmp / "examples.json", protos)
     shutil.rmtree(ckpt_root, ignore_errors=True)  # the run finished: nothing to resume
     print(json.dumps({"out": str(out), **metrics}, indent=2))
+    export.publish(out, getattr(args, "push_to_hub", None))  # the artifact is in place
     return metrics
 
 
@@ -613,7 +614,7 @@ def sign_parser(description: str, val_help: str) -> argparse.ArgumentParser:
 
 
 def add_run_options(g: Any) -> None:
-    """``--seed``, ``--checkpoint-dir`` and ``--resume`` (every recipe)."""
+    """``--seed``, ``--checkpoint-dir``, ``--resume`` and ``--push-to-hub`` (every recipe)."""
     g.add_argument("--seed", type=int, default=42, help="seed of everything random")
     g.add_argument(
         "--checkpoint-dir",
@@ -624,4 +625,11 @@ def add_run_options(g: Any) -> None:
     )
     g.add_argument(
         "--resume", action="store_true", help="continue an interrupted run from its checkpoints"
+    )
+    g.add_argument(
+        "--push-to-hub",
+        default=None,
+        metavar="OWNER/NAME",
+        help="when the artifact is written, publish it to this Hugging Face hub model repo "
+        "(aslsign push; token from HF_TOKEN or `hf auth login`)",
     )

@@ -5,6 +5,7 @@ aslsign predict --example            # the default model's bundled example seque
 aslsign predict --model ctc_tiny.synth_letters FILE... [--sequence-id ID] [--beam-width W]
 aslsign info [MODEL] [--json]
 aslsign models
+aslsign push ARTIFACT_DIR owner/name [--revision BRANCH] [--private] [--token T] [--message M]
 """
 
 from __future__ import annotations
@@ -80,6 +81,23 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "models", help="list the zoo: bundled models, and published-size ones to build yourself"
     )
+
+    push = sub.add_parser(
+        "push",
+        help="publish a model artifact to a Hugging Face hub repo",
+        description="Upload an artifact directory (model.tflite, config.json, README.md, "
+        "examples.json, the variants config.json names) to a hub model repo, creating the repo "
+        "and the branch if needed; a README.md without YAML front matter gets the hub metadata "
+        "(in the upload only: the directory is not changed).",
+    )
+    push.add_argument("artifact", type=Path, help="artifact directory")
+    push.add_argument("repo_id", help="hub model repo, owner/name")
+    push.add_argument("--revision", default=None, help="branch to commit to (default main)")
+    push.add_argument("--private", action="store_true", help="create the repo private")
+    push.add_argument(
+        "--token", default=None, help="hub token with write access (default: HF_TOKEN or login)"
+    )
+    push.add_argument("--message", default=None, help="commit message")
     return p
 
 
@@ -90,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _predict(args)
         if args.command == "info":
             return _info(args)
+        if args.command == "push":
+            return _push(args)
         defaults = {DEFAULT_MODEL, DEFAULT_FINGERSPELLING_MODEL}
         for e in zoo_entries():
             status = e.status + (", default" if e.name in defaults else "")
@@ -237,6 +257,22 @@ def _format(
         return f"{name:<{width}}  {'(no landmarks)':<16} {0.0:>6.3f}"
     tops = ", ".join(f"{c.label} {c.score:.3f}" for c in r.top_k)
     return f"{name:<{width}}  {r.label or '':<16} {r.score:>6.3f}  {tops}"
+
+
+def _push(args: argparse.Namespace) -> int:
+    from .hub import push_to_hub
+
+    result = push_to_hub(
+        args.artifact,
+        args.repo_id,
+        revision=args.revision,
+        private=args.private,
+        token=args.token,
+        commit_message=args.message,
+    )
+    print(f"pushed {', '.join(result.files)} to {result.repo_id}@{result.revision}")
+    print(f"commit {result.commit_sha}: {result.commit_url}")
+    return 0
 
 
 def _info(args: argparse.Namespace) -> int:

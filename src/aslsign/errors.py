@@ -12,10 +12,12 @@ __all__ = [
     "BackendNotAvailableError",
     "ConfigError",
     "EmptySequenceError",
+    "HubError",
     "InputShapeError",
     "LandmarkFileError",
     "ModelFileError",
     "ModelNotFoundError",
+    "RepoIdError",
     "SequenceNotFoundError",
     "SignatureMismatchError",
     "WrongTaskError",
@@ -64,3 +66,12 @@ class SequenceNotFoundError(AslSignError, LookupError):
 
 class WrongTaskError(ConfigError):
     """A model was loaded into the recogniser of another task (the message names the right one)."""
+
+
+class RepoIdError(AslSignError, ValueError):
+    """A Hugging Face hub repo id is not of the form ``owner/name``."""
+
+
+class HubError(AslSignError, OSError):
+    """The Hugging Face hub refused a request (the message has its status and reason) or could
+    not be reached, e.g. while publishing with :func:`aslsign.push_to_hub`."""

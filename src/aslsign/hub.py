@@ -56,7 +56,7 @@ PathLike = str | os.PathLike[str]
 OPTIONAL_UPLOAD_FILES = ("examples.json",)
 #: Artifact files an upload replaces: those the new artifact lacks are deleted from the branch,
 #: so a stale variant or example file never sits next to a model it does not belong to.
-REPLACED_PATTERNS = ("model*.tflite", "examples.json")
+REPLACED_PATTERNS = ("model.*.tflite", "examples.json")
 _VARIANT = re.compile(r"^model\.[\w.-]+\.tflite$")
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 _FRONT_MATTER = re.compile(r"^\s*---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|$)", re.DOTALL)

@@ -419,8 +419,9 @@ def test_recipe_cards_start_with_the_metadata(tmp_path):
         ("ctc_tiny.synth_letters", card.fingerspelling_card),
     ):
         config = ModelConfig.load(zoo_dir() / name / "config.json")
-        text = write(config, "python training_recipes/x.py --out runs/x")
+        text = write(config, "python training_recipes/x.py --out 'runs/x y' --push-to-hub a/b")
         assert text.startswith("---\n") and has_card_metadata(text)
+        assert "Reproduce with `python training_recipes/x.py --out 'runs/x y'`" in text
         parsed = ModelCard(text)
         assert parsed.data.library_name == "aslsign"
         assert parsed.text.startswith(f"# {config.name}\n")

@@ -11,6 +11,7 @@ dataset, the held-out figures as a ``model-index``), the same that ``aslsign pus
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,8 +25,22 @@ def _shape(shape: Sequence[int | None]) -> str:
     return json.dumps(list(shape))
 
 
+def _reproduce(command: str) -> str:
+    """The command without ``--push-to-hub``: publishing is no part of reproducing a model."""
+    words, out = shlex.split(command), []
+    skip = False
+    for w in words:
+        if skip:
+            skip = False
+        elif w == "--push-to-hub":
+            skip = True
+        elif not w.startswith("--push-to-hub="):
+            out.append(w)
+    return shlex.join(out)
+
+
 def _training_lines(t: dict[str, Any], command: str) -> list[str]:
-    lines = [f"Reproduce with `{command}`", ""]
+    lines = [f"Reproduce with `{_reproduce(command)}`", ""]
     opts = t.get("summary")
     if opts:
         lines += [f"- {opts}"]
@@ -187,7 +202,7 @@ def fingerspelling_card(config: ModelConfig, command: str) -> str:
         "",
         "## Training",
         "",
-        f"Reproduce with `{command}`",
+        f"Reproduce with `{_reproduce(command)}`",
         "",
         f"- synthetic signers trained on: {t.get('train_participants')}",
         f"- synthetic signers held out: {t.get('val_participants')} (and every phrase they "

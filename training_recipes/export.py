@@ -134,7 +134,11 @@ def run_info(args: Any, seconds: float) -> dict[str, Any]:
     import keras
 
     return {
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "args": {
+            k: (str(v) if isinstance(v, Path) else v)
+            for k, v in vars(args).items()
+            if k != "push_to_hub"  # where it is published is no part of the training run
+        },
         "seconds": seconds,
         "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}",
         "keras_version": keras.__version__,

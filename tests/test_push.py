@@ -203,6 +203,19 @@ def test_card_that_has_front_matter_is_uploaded_as_is(hub, artifact, tmp_path):
     assert hub.files(REPO)["README.md"].decode() == own
 
 
+def test_artifact_without_a_card_gets_one(hub, artifact, tmp_path):
+    from huggingface_hub import ModelCard
+
+    (artifact / "README.md").unlink()
+    (pushed,) = run(hub, tmp_path, [push(artifact)])
+    assert "README.md" in ok(pushed)["files"]
+    card = ModelCard(hub.files(REPO)["README.md"].decode())
+    config = ModelConfig.load(artifact / "config.json")
+    assert card.data.library_name == "aslsign"
+    assert card.text.startswith(f"# {config.name}\n") and "hello" in card.text
+    assert not (artifact / "README.md").exists()
+
+
 def test_push_to_a_new_branch(hub, artifact, sequences, local_probs, tmp_path):
     (first,) = run(hub, tmp_path, [push(artifact)])
     main_sha = ok(first)["sha"]

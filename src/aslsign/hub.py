@@ -405,8 +405,11 @@ def push_to_hub(
             if name != "README.md":
                 shutil.copyfile(source / name, staging / name)
         card = source / "README.md"
-        text = card.read_text(encoding="utf-8") if card.is_file() else _default_card(config)
-        (staging / "README.md").write_text(add_card_metadata(text, config), encoding="utf-8")
+        try:
+            text = card.read_bytes().decode("utf-8") if card.is_file() else _default_card(config)
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{card} is not UTF-8 text, as a model card must be: {exc}") from exc
+        (staging / "README.md").write_bytes(add_card_metadata(text, config).encode("utf-8"))
         try:
             api.create_repo(repo_id, private=True if private else None, exist_ok=True)
             if branch != constants.DEFAULT_REVISION:

@@ -34,8 +34,11 @@ storage, which this server does not speak; it answers the Xet token request with
   parent's with these changes, recorded with its message and parent; the branch moves to it and
   the download endpoints above serve it.
 
-Writes need ``Authorization: Bearer`` :attr:`HubServer.token` (401 otherwise), and so do reads of
-a repo created private. A revision is a branch/tag name or a commit sha; each is backed by a
+Creating a repo or branch, preupload, the LFS batch and commits need ``Authorization: Bearer``
+:attr:`HubServer.token` (401 otherwise; the LFS ``PUT`` carries a one-time key in its URL
+instead, like a presigned upload URL), and so do reads of a repo created private (404 without).
+
+A revision is a branch/tag name or a commit sha; each is backed by a
 directory whose files are read when the revision is added (the commit sha is derived from their
 contents), or by a pushed commit. Every request is logged in :attr:`HubServer.requests` (and
 :meth:`HubServer.log`) so that a failing test can show what the client asked for.

@@ -440,6 +440,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
     from aslsign.recognizer import read_label_map
     from training_recipes import card, data, export
     from training_recipes.evaluate import evaluate_signs
+    from training_recipes.variants import add_variants, variant_list
 
     args = recipe.args
     out = Path(args.out)
@@ -557,6 +558,14 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
             )
         config = config.from_dict({**config.to_dict(), "metrics": metrics})
         config.save(tmp / "config.json")
+        if args.variants:
+            held = bool(val_ids)
+            config = add_variants(
+                tmp,
+                val_raw if held else train_raw,
+                f"the {'held-out' if held else 'training'} sequences of {Path(args.data).name}",
+                variant_list(args.variants),
+            )
         command = f"python {recipe.script} {shlex.join(argv)}"
         (tmp / "README.md").write_text(card.sign_card(config, command))
         if getattr(args, "prototypes", False):
@@ -604,12 +613,23 @@ def sign_parser(description: str, val_help: str) -> argparse.ArgumentParser:
         "folds, each trained with the same options and scored on its unseen participants; the "
         "pooled accuracy goes into the model card (0: no cross-validation)",
     )
+    add_variants_option(g)
     g.add_argument(
         "--prototypes",
         action="store_true",
         help="also write examples.json: one averaged prototype sequence per sign",
     )
     return p
+
+
+def add_variants_option(g: Any) -> None:
+    """``--variants``: the smaller model files written beside ``model.tflite``."""
+    g.add_argument(
+        "--variants",
+        default="fp16,int8",
+        help="comma-separated variants to write beside model.tflite (fp16, int8), each measured "
+        "against fp32 in the model card; '' for none",
+    )
 
 
 def add_run_options(g: Any) -> None:

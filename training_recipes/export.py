@@ -222,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("artifact", type=Path, help="artifact directory (model.tflite + config.json)")
     p.add_argument("--format", required=True, choices=("kaggle", "variants"))
     p.add_argument("--out", type=Path, help="kaggle: the directory to write")
+    p.add_argument(
+        "--variant", default=None, help="kaggle: export this variant (fp16, int8) of the model"
+    )
     p.add_argument("--variants", default="fp16,int8", help="variants: which to write (fp16, int8)")
     p.add_argument(
         "--data",
@@ -260,10 +263,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.out is None:
         p.error("--format kaggle needs --out DIR")
+    if config.task != "isolated_sign":
+        p.error(
+            "--format kaggle exports isolated-sign artifacts (Kaggle GISLR); a fingerspelling "
+            "model's Kaggle ASLFR export is written by its recipe: training_recipes/"
+            "fingerspelling.py --kaggle DIR"
+        )
     from training_recipes.kaggle_gislr import export_kaggle_artifact
 
-    export_kaggle_artifact(args.artifact, args.out)
-    print(f"wrote {args.out}")
+    path = export_kaggle_artifact(args.artifact, args.out, variant=args.variant)
+    size = (path / "model.tflite").stat().st_size
+    print(f"wrote {path / 'model.tflite'} ({size:,} bytes) and its label map")
     return 0
 
 

@@ -48,41 +48,54 @@ def sequences(gislr_mini, gislr_gallery) -> list[np.ndarray]:
     return seqs
 
 
-@pytest.fixture(scope="module")
-def kaggle_dir(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=["hybrid_tiny.gislr_mini", "transformer_tiny.gislr_mini"])
+def exported(request, tmp_path_factory) -> tuple[Path, Path]:
+    """(artifact, its Kaggle export) of each bundled isolated-sign model."""
     from training_recipes.kaggle_gislr import export_kaggle_artifact
 
-    return export_kaggle_artifact(DEFAULT, tmp_path_factory.mktemp("kaggle"))
+    artifact = zoo_dir() / request.param
+    return artifact, export_kaggle_artifact(artifact, tmp_path_factory.mktemp("kaggle"))
 
 
-def test_tf_preprocessing_equals_numpy(sequences, tmp_path):
+def _pipelines() -> list[tuple[str, dict]]:
+    """Each bundled preprocessing, and its options set both ways."""
+    out = []
+    for name, key, values in (
+        ("hybrid_tiny.gislr_mini", "empty_frames", ("all", "selected")),
+        ("transformer_tiny.gislr_mini", "mirror_lips", (True, False)),
+    ):
+        config = aslsign.ModelConfig.load(zoo_dir() / name / "config.json").preprocessing
+        out += [(f"{config['name']}-{key}={v}", {**config, key: v}) for v in values]
+    return out
+
+
+@pytest.mark.parametrize("config", [c for _, c in _pipelines()], ids=[i for i, _ in _pipelines()])
+def test_tf_preprocessing_equals_numpy(config, sequences, tmp_path):
     from training_recipes.kaggle_gislr import preprocessing_graph
 
-    config = aslsign.ModelConfig.load(DEFAULT / "config.json")
+    pre = from_config(config)
+    path = tmp_path / "pre.tflite"
+    path.write_bytes(preprocessing_graph(pre))
+    graph = LiteRTModel(path)
     checked = 0
-    for rule in ("all", "selected"):
-        pre = from_config({**config.preprocessing, "empty_frames": rule})
-        path = tmp_path / f"pre_{rule}.tflite"
-        path.write_bytes(preprocessing_graph(pre))
-        graph = LiteRTModel(path)
-        for x in sequences:
-            ref = pre(x)
-            got = graph(inputs=x)["features"]
-            assert got.shape[0] == 1 and got.shape[2] == ref.shape[1]
-            if len(ref) == 0:
-                continue
-            assert got.shape[1] == len(ref), (len(x), got.shape, ref.shape)
-            np.testing.assert_allclose(got[0], ref, rtol=1e-4, atol=1e-4)
-            checked += 1
+    for x in sequences:
+        ref, used = pre.batch([x])  # padded to the pipeline's length, as the model sees it
+        got = graph(inputs=x)["features"]
+        if used[0] == 0:
+            continue
+        assert got.shape == ref.shape, (len(x), got.shape, ref.shape)
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+        checked += 1
+    assert checked >= 150
     lengths = {len(x) for x in sequences}
-    assert checked >= 2 * 150 and min(lengths) == 1
-    assert max(lengths) > config.preprocessing["max_len"]
+    assert min(lengths) == 1 and max(lengths) > 384
 
 
-def test_export_matches_the_artifact(kaggle_dir, sequences):
+def test_export_matches_the_artifact(exported, sequences):
+    artifact, kaggle_dir = exported
     assert (kaggle_dir / "model.tflite").stat().st_size <= 40 * 2**20
     labels = json.loads((kaggle_dir / "sign_to_prediction_index_map.json").read_text())
-    with SignRecognizer.from_pretrained(DEFAULT) as art:
+    with SignRecognizer.from_pretrained(artifact) as art:
         assert labels == {label: i for i, label in enumerate(art.labels)}
         ref = [art.predict(x) for x in sequences]
     with SignRecognizer.from_kaggle(kaggle_dir / "model.tflite") as kag:
@@ -100,8 +113,8 @@ def test_export_matches_the_artifact(kaggle_dir, sequences):
     assert compared >= 150
 
 
-def test_nothing_detected_still_gives_probabilities(kaggle_dir):
-    model = LiteRTModel(kaggle_dir / "model.tflite")
+def test_nothing_detected_still_gives_probabilities(exported):
+    model = LiteRTModel(exported[1] / "model.tflite")
     out = model(inputs=np.full((4, lm.NUM_LANDMARKS, 3), np.nan, np.float32))["outputs"]
     assert out.shape == (2,) and np.isfinite(out).all() and abs(out.sum() - 1) < 1e-5
 

@@ -16,7 +16,8 @@ its own small TFLite graph, and joins three graphs into one at the flatbuffer le
 
 so the submission holds exactly the weights and operators of the artifact (no Keras model is
 needed: any artifact, bundled or downloaded, can be exported), and its probabilities equal the
-artifact's up to float rounding. Pipelines written in TensorFlow here: ``gislr_1st``.
+artifact's up to float rounding. Pipelines written in TensorFlow here: ``gislr_1st`` (the
+hybrid) and ``wijkhuizen`` (the Transformer).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from typing import Any
 import numpy as np
 
 from aslsign.config import ModelConfig
-from aslsign.landmarks import NUM_LANDMARKS
-from aslsign.preprocessing import Gislr1stPreprocessor, from_config
+from aslsign.landmarks import LEFT_HAND, LIPS, NUM_LANDMARKS, RIGHT_HAND
+from aslsign.preprocessing import Gislr1stPreprocessor, WijkhuizenPreprocessor, from_config
+from aslsign.preprocessing.wijkhuizen import NUM_COORDS, NUM_POINTS, PAD_INDEX
 from training_recipes.tf_ops import nan_mean
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "export_kaggle_artifact",
     "preprocessing_graph",
     "tf_gislr_1st",
+    "tf_wijkhuizen",
 ]
 
 #: The competition's limit on the submission's model.tflite.
@@ -75,7 +78,75 @@ def tf_gislr_1st(pre: Gislr1stPreprocessor, landmarks: Any) -> Any:
     return tf.where(tf.math.is_finite(out), out, tf.fill(tf.shape(out), pre.nan_fill))
 
 
-_TF_PIPELINES = {"gislr_1st": tf_gislr_1st}
+def _pool_weights(kept: Any, total: Any, frames: int) -> Any:
+    """:func:`aslsign.preprocessing.wijkhuizen.pool_weights` in TensorFlow: ``(frames, kept)``
+    counts of each kept frame in each output window (meaningful when ``kept >= frames``)."""
+    import tensorflow as tf
+
+    square = frames * frames
+    repeats = tf.where(kept < square, tf.maximum(1, square // tf.maximum(total, 1)), 1)
+    length = kept * repeats
+    per = (length + frames - 1) // frames
+    extra = per * frames - length
+    before = extra // 2 + frames // 2
+    after = extra - extra // 2 + frames - frames // 2
+    repeated = tf.reshape(tf.tile(tf.range(kept)[:, None], tf.stack([1, repeats])), (-1,))
+    source = tf.concat(
+        [tf.zeros((before,), tf.int32), repeated, tf.fill((after,), kept - 1)], axis=0
+    )
+    window = tf.range(tf.size(source)) // (per + 1)
+    cells = frames * kept
+    segment = tf.clip_by_value(window * kept + source, 0, tf.maximum(cells - 1, 0))
+    counts = tf.math.unsorted_segment_sum(
+        tf.ones_like(segment, tf.float32), segment, tf.maximum(cells, 1)
+    )
+    return tf.reshape(counts[:cells], (frames, kept))
+
+
+def tf_wijkhuizen(pre: WijkhuizenPreprocessor, landmarks: Any) -> Any:
+    """The ``wijkhuizen`` features of one ``(frames, 543, 3)`` sequence in TensorFlow ops:
+    ``(pre.frames, 133)`` with padding rows, as ``WijkhuizenPreprocessor.batch`` makes them."""
+    import tensorflow as tf
+
+    x, frames = landmarks, pre.frames
+    seen = tf.logical_not(tf.math.is_nan(x))
+    left = tf.reduce_sum(tf.cast(tf.gather(seen, LEFT_HAND, axis=1), tf.int32))
+    right = tf.reduce_sum(tf.cast(tf.gather(seen, RIGHT_HAND, axis=1), tf.int32))
+    is_left = left >= right  # the left hand wins a tie
+    hand = tf.where(is_left, np.array(LEFT_HAND, np.int32), np.array(RIGHT_HAND, np.int32))
+    keep = tf.reshape(tf.where(tf.reduce_any(tf.gather(seen, hand, axis=1), axis=(1, 2))), (-1,))
+    kept = tf.size(keep)
+    # nothing kept: go on with frame 0 (no zero-size tensors), and mark every row padding below
+    keep = tf.concat([tf.cast(keep, tf.int32), [0]], axis=0)[: tf.maximum(kept, 1)]
+    seen_any = kept > 0
+    kept = tf.maximum(kept, 1)
+    rows = tf.where(is_left, pre.rows("left").astype(np.int32), pre.rows("right").astype(np.int32))
+    coords = tf.gather(tf.gather(x, keep, axis=0), rows, axis=1)[:, :, :2]  # (n, 66, 2)
+    flipped = np.zeros((NUM_POINTS, 1), bool)
+    flipped[0 if pre.mirror_lips else len(LIPS) :] = True
+    flip = tf.logical_and(tf.logical_not(is_left), flipped)
+    coords = tf.concat(
+        [tf.where(flip, 1.0 - coords[..., :1], coords[..., :1]), coords[..., 1:]], axis=-1
+    )
+    index = tf.cast(keep - tf.reduce_min(keep), tf.float32)
+    flat = tf.reshape(coords, (kept, NUM_COORDS))
+    identity = tf.cast(tf.equal(tf.range(frames)[:, None], tf.range(kept)[None, :]), tf.float32)
+    weights = tf.where(kept >= frames, _pool_weights(kept, tf.shape(x)[0], frames), identity)
+    valid = tf.logical_not(tf.math.is_nan(flat))
+    pooled = tf.matmul(weights, tf.where(valid, flat, 0.0)) / tf.matmul(
+        weights, tf.cast(valid, tf.float32)
+    )
+    position = tf.matmul(weights, index[:, None])[:, 0] / tf.reduce_sum(weights, axis=1)
+    real = tf.logical_and(tf.range(frames) < tf.minimum(kept, frames), seen_any)
+    top = tf.reduce_max(tf.where(real, position, 0.0))
+    position = tf.where(top > 0, position / tf.maximum(top, 1e-30), 0.0)
+    position = tf.where(real, position, PAD_INDEX)
+    z = (pooled - pre._mean) / pre._std
+    z = tf.where(tf.logical_or(tf.math.is_nan(z), tf.logical_not(real[:, None])), 0.0, z)
+    return tf.concat([position[:, None], z], axis=-1)
+
+
+_TF_PIPELINES: dict[str, Any] = {"gislr_1st": tf_gislr_1st, "wijkhuizen": tf_wijkhuizen}
 
 
 def preprocessing_graph(pre: Any) -> bytes:

@@ -159,3 +159,36 @@ def test_hub_download_fetches_only_the_requested_variant(gislr_mini, tmp_path):
     assert "model.fp16.tflite" in fetched
     assert not fetched & {"model.tflite", "model.int8.tflite"}, fetched
     assert "resolve/main/model.tflite" not in log and "model.int8.tflite" not in log
+
+
+CLI_ARGS = ("--json", "--quiet", "--model", "acme/variants", "--variant", "int8")
+
+
+def test_load_recognizer_and_the_cli_fetch_only_the_variant_from_a_hub(gislr_mini, tmp_path):
+    from hub_server import client_env
+
+    sequence = gislr_mini / pd.read_csv(gislr_mini / "train.csv")["path"].iloc[0]
+    repo = tmp_path / "repo"
+    shutil.copytree(DEFAULT, repo)
+    with HubServer() as hub:
+        hub.add_repo("acme/variants", {"main": repo})
+        env = client_env(hub, tmp_path / "hf")
+        code = (
+            "import sys, aslsign; rec = aslsign.load_recognizer('acme/variants', variant='int8');"
+            "print(rec.variant, rec.predict(sys.argv[1]).label)"
+        )
+        auto = subprocess.run(
+            [sys.executable, "-c", code, str(sequence)], env=env, capture_output=True, text=True
+        )
+        cli = subprocess.run(
+            [sys.executable, "-m", "aslsign.cli", "predict", str(sequence), *CLI_ARGS],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        log = hub.log()
+    assert auto.returncode == 0, auto.stderr[-2000:] + log
+    assert auto.stdout.split()[0] == "int8"
+    assert cli.returncode == 0, cli.stderr[-2000:] + log
+    assert json.loads(cli.stdout.splitlines()[0])["label"] == auto.stdout.split()[1]
+    assert "model.int8.tflite" in log and "resolve/main/model.tflite" not in log, log

@@ -113,7 +113,7 @@ Item = tuple[str, "int | None", "np.ndarray | AslSignError"]
 
 
 def _open(args: argparse.Namespace) -> SignRecognizer | FingerspellingRecognizer:
-    cls = recognizer_class(args.model)
+    cls = recognizer_class(args.model, variant=args.variant)
     if cls is FingerspellingRecognizer:
         return FingerspellingRecognizer.from_pretrained(
             args.model,

@@ -168,6 +168,14 @@ def sign_card(config: ModelConfig, command: str) -> str:
         if any(k >= len(config.labels) for k in ks):
             lines += ["", f"(top-k with k >= {len(config.labels)} classes is trivially 1.)"]
         lines += ["", f"Keras vs TFLite max abs logit difference: {m.get('export_max_abs_diff')}."]
+    if "kaggle" in m:
+        k = m["kaggle"]
+        lines += [
+            "",
+            "The Kaggle GISLR submission written with it (`--kaggle`, preprocessing inside the "
+            f"graph) against this artifact on {k['count']} sequences: max abs probability "
+            f"difference {k['max_abs_diff']}, same label {k['same_label']:.1%}.",
+        ]
     lines += ["", *variants_lines(config), "## Training", "", *_training_lines(t, command)]
     lines += [
         "",

@@ -38,6 +38,7 @@ from training_recipes.tf_ops import nan_mean
 __all__ = [
     "KAGGLE_MAX_BYTES",
     "chain_tflite",
+    "export_and_compare",
     "export_kaggle_artifact",
     "preprocessing_graph",
     "tf_gislr_1st",
@@ -327,3 +328,32 @@ def _check_batched(config: ModelConfig) -> None:
             f"The Kaggle export joins the preprocessing to a model taking [batch, frames, "
             f"features]; this model's input is {list(config.input.shape)}."
         )
+
+
+def export_and_compare(
+    artifact: Path, out: Path, sequences: list[np.ndarray]
+) -> dict[str, float | int]:
+    """Export ``artifact`` to ``out`` and compare the two on ``sequences`` through the runtime:
+    the largest probability difference and the share of equal labels (sequences in which
+    nothing was detected are left out: the artifact has no answer for them)."""
+    from aslsign import SignRecognizer
+
+    export_kaggle_artifact(artifact, out)
+    worst, same, count = 0.0, 0, 0
+    with (
+        SignRecognizer.from_pretrained(artifact) as art,
+        SignRecognizer.from_kaggle(Path(out) / "model.tflite") as kag,
+    ):
+        for x in sequences:
+            a = art.predict(x)
+            if a.label is None:
+                continue
+            b = kag.predict(x)
+            worst = max(worst, float(np.abs(a.probabilities - b.probabilities).max()))
+            same += a.label == b.label
+            count += 1
+    return {
+        "max_abs_diff": float(f"{worst:.3g}"),
+        "same_label": same / max(count, 1),
+        "count": count,
+    }

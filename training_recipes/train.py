@@ -556,6 +556,11 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
                 f"{len(val_y)} sequences of {len(val_ids)} held-out participants {val_ids} of "
                 f"{Path(args.data).name} (never seen in training)"
             )
+        if args.kaggle:
+            from training_recipes.kaggle_gislr import export_and_compare
+
+            probe_raw = (val_raw if val_ids else train_raw)[:200]
+            metrics["kaggle"] = export_and_compare(tmp, args.kaggle, probe_raw)
         config = config.from_dict({**config.to_dict(), "metrics": metrics})
         config.save(tmp / "config.json")
         if args.variants:
@@ -614,6 +619,13 @@ def sign_parser(description: str, val_help: str) -> argparse.ArgumentParser:
         "pooled accuracy goes into the model card (0: no cross-validation)",
     )
     add_variants_option(g)
+    g.add_argument(
+        "--kaggle",
+        type=Path,
+        default=None,
+        help="also write a Kaggle GISLR submission (model.tflite with the preprocessing inside, "
+        "label map) to this directory, checked to give the artifact's probabilities",
+    )
     g.add_argument(
         "--prototypes",
         action="store_true",

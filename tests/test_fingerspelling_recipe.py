@@ -68,8 +68,13 @@ def test_recipe_trains_and_exports_both_artifacts(recipe, synth_data, tmp_path):
             "--val-participants", "1", "--beam-width", "4", "--kaggle", str(kaggle),
         ]
     )  # fmt: skip
-    assert {p.name for p in out.iterdir()} == {"model.tflite", "config.json", "README.md"}
+    files = {"model.tflite", "model.fp16.tflite", "model.int8.tflite", "config.json", "README.md"}
+    assert {p.name for p in out.iterdir()} == files
     config = json.loads((out / "config.json").read_text())
+    for variant in ("fp16", "int8"):  # measured on the held-out sequences, shown in the card
+        agreement = config["variants"][variant]["agreement"]
+        assert agreement["metric"] == "same_text"
+        assert agreement["count"] == metrics["validation"]["count"]
     assert config["task"] == "fingerspelling"
     assert config["decoding"] == {"type": "ctc", "blank_index": 59, "output_stride": 2}
     assert config["labels"][:59] == list(aslsign.CHARACTERS) and config["labels"][59] == "<blank>"

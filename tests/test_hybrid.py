@@ -91,15 +91,22 @@ def test_recipe_trains_and_exports_an_artifact(hybrid, gislr_mini, tmp_path):
             "--val-ids",
             "2044,34503",
             "--prototypes",
+            "--kaggle",
+            str(tmp_path / "kaggle"),
         ]
     )
     assert {p.name for p in out.iterdir()} == {
         "model.tflite",
+        "model.fp16.tflite",
+        "model.int8.tflite",
         "config.json",
         "README.md",
         "examples.json",
     }
     config = json.loads((out / "config.json").read_text())
+    fp16 = config["variants"]["fp16"]
+    assert fp16["size_ratio"] < 0.75 and fp16["agreement"]["metric"] == "top1_agreement"
+    assert fp16["agreement"]["count"] == metrics["validation"]["count"]
     assert config["labels"] == ["hello", "thankyou"]
     assert config["training"]["val_participants"] == [2044, 34503]
     assert 2044 not in config["training"]["train_participants"]
@@ -110,8 +117,13 @@ def test_recipe_trains_and_exports_an_artifact(hybrid, gislr_mini, tmp_path):
     )
     assert 0.0 <= val["top1"] <= 1.0 and "top5" not in val  # top-5 of 2 classes says nothing
     assert metrics["export_max_abs_diff"] <= 1e-4
+    assert metrics["kaggle"]["max_abs_diff"] <= 1e-4 and metrics["kaggle"]["same_label"] == 1.0
+    assert metrics["kaggle"]["count"] == val["count"]
+    assert (tmp_path / "kaggle" / "sign_to_prediction_index_map.json").is_file()
     card = (out / "README.md").read_text()
     assert f"{val['top1']:.4f}" in card and "hello, thankyou" in card
+    assert "## Variants" in card and "`model.int8.tflite`" in card
+    assert f"difference {metrics['kaggle']['max_abs_diff']}, same label 100.0%" in card
     rec = aslsign.SignRecognizer.from_pretrained(out)
     assert rec.predict(next(iter(aslsign.GislrDataset(gislr_mini))).path).label in rec.labels
 

@@ -18,7 +18,7 @@ from typing import Any
 from aslsign.config import ModelConfig
 from aslsign.hub import add_card_metadata
 
-__all__ = ["fingerspelling_card", "sign_card"]
+__all__ = ["fingerspelling_card", "sign_card", "variants_lines", "with_variants"]
 
 
 def _shape(shape: Sequence[int | None]) -> str:
@@ -72,6 +72,64 @@ def _cv_lines(cv: dict[str, Any]) -> list[str]:
         "",
     ]
     return lines
+
+
+def variants_lines(config: ModelConfig) -> list[str]:
+    """The ``## Variants`` section: each file, its size and how often it agrees with fp32."""
+    if not config.variants:
+        return []
+    agreement = {"top1_agreement": "top-1 agreement", "same_text": "same transcription"}
+    lines = [
+        "## Variants",
+        "",
+        'Load one with `from_pretrained(..., variant="fp16")` (from a hub repo only that file '
+        "is downloaded). Agreement is with `model.tflite` (fp32), through the runtime:",
+        "",
+        "| variant | file | size | of fp32 | agreement with fp32 | on |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in sorted(config.variants):
+        v = config.variants[name]
+        a = v.get("agreement", {})
+        what = agreement.get(a.get("metric"), a.get("metric", ""))
+        diff = (
+            f", max abs probability diff {a['max_abs_prob_diff']}"
+            if "max_abs_prob_diff" in a
+            else ""
+        )
+        lines.append(
+            f"| {name} | `{v['file']}` | {v['size_bytes'] / 1e6:.2f} MB | {v['size_ratio']:.1%} | "
+            f"{what} {a.get('value', float('nan')):.4f}{diff} | {a.get('count')} sequences: "
+            f"{a.get('data')} |"
+        )
+    lines += [
+        "",
+        *(f"- {name}: {config.variants[name]['method']}" for name in sorted(config.variants)),
+    ]
+    commands = sorted({v["command"] for v in config.variants.values() if v.get("command")})
+    if commands:
+        lines += [
+            "",
+            "Made from `model.tflite` after training with "
+            + ", ".join(f"`{c}`" for c in commands)
+            + ".",
+        ]
+    return [*lines, ""]
+
+
+def with_variants(card: str, config: ModelConfig) -> str:
+    """``card`` with its ``## Variants`` section replaced by (or, before ``## Training``,
+    given) the one of ``config`` (for artifacts whose card was written before their variants)."""
+    lines = card.split("\n")
+    heads = [i for i, line in enumerate(lines) if line.startswith("## ")]
+    start = next((i for i in heads if lines[i] == "## Variants"), None)
+    if start is not None:
+        end = next((i for i in heads if i > start), len(lines))
+        del lines[start:end]
+    else:
+        start = next((i for i in heads if lines[i] == "## Training"), len(lines))
+    lines[start:start] = variants_lines(config)
+    return "\n".join(lines)
 
 
 def sign_card(config: ModelConfig, command: str) -> str:
@@ -128,7 +186,15 @@ def sign_card(config: ModelConfig, command: str) -> str:
         if any(k >= len(config.labels) for k in ks):
             lines += ["", f"(top-k with k >= {len(config.labels)} classes is trivially 1.)"]
         lines += ["", f"Keras vs TFLite max abs logit difference: {m.get('export_max_abs_diff')}."]
-    lines += ["", "## Training", "", *_training_lines(t, command)]
+    if "kaggle" in m:
+        k = m["kaggle"]
+        lines += [
+            "",
+            "The Kaggle GISLR submission written with it (`--kaggle`, preprocessing inside the "
+            f"graph) against this artifact on {k['count']} sequences: max abs probability "
+            f"difference {k['max_abs_diff']}, same label {k['same_label']:.1%}.",
+        ]
+    lines += ["", *variants_lines(config), "## Training", "", *_training_lines(t, command)]
     lines += [
         "",
         "## Input",
@@ -200,6 +266,7 @@ def fingerspelling_card(config: ModelConfig, command: str) -> str:
     a = t["args"]
     lines += [
         "",
+        *variants_lines(config),
         "## Training",
         "",
         f"Reproduce with `{_reproduce(command)}`",

@@ -195,3 +195,109 @@ def publish(out: Path, repo_id: str | None) -> str | None:
     result = push_to_hub(out, repo_id)
     print(f"pushed {out} to {result.repo_id}: {result.commit_url}")
     return result.commit_url
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def _sequences(paths: Sequence[Path], task: str, participants: set[int] | None) -> list[Any]:
+    """The sequences under ``paths`` (dataset folders or files) that an artifact of ``task``
+    reads: paths of GISLR files, or loaded ASLFR sequences."""
+    from aslsign.io import FingerspellingDataset, GislrDataset, list_sequence_ids
+    from aslsign.io import load_fingerspelling as load_spelling
+
+    out: list[Any] = []
+    for path in paths:
+        if path.is_dir():
+            if task == "fingerspelling":
+                fs = FingerspellingDataset(path)
+                out += [
+                    r.load() for r in fs if not participants or r.participant_id in participants
+                ]
+            else:
+                gs = GislrDataset(path)
+                out += [r.path for r in gs if not participants or r.participant_id in participants]
+        elif task == "fingerspelling":
+            out += [load_spelling(path, i) for i in list_sequence_ids(path)]
+        else:
+            out.append(path)
+    if not out:
+        raise SystemExit(f"No sequences found in {[str(p) for p in paths]}.")
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python training_recipes/export.py ARTIFACT_DIR --format kaggle|variants ...``"""
+    import argparse
+    import shlex
+    import sys
+
+    p = argparse.ArgumentParser(
+        description="Export an aslsign artifact: as a Kaggle submission model (--format kaggle "
+        "--out DIR), or add its smaller variants beside model.tflite (--format variants).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("artifact", type=Path, help="artifact directory (model.tflite + config.json)")
+    p.add_argument("--format", required=True, choices=("kaggle", "variants"))
+    p.add_argument("--out", type=Path, help="kaggle: the directory to write")
+    p.add_argument(
+        "--variant", default=None, help="kaggle: export this variant (fp16, int8) of the model"
+    )
+    p.add_argument("--variants", default="fp16,int8", help="variants: which to write (fp16, int8)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        nargs="+",
+        help="sequences to measure on: dataset folders (GISLR or ASLFR train.csv) or files",
+    )
+    p.add_argument(
+        "--participants", default=None, help="comma-separated participant ids to keep of --data"
+    )
+    p.add_argument(
+        "--describe", default=None, help="variants: how the card names the data (default: paths)"
+    )
+    args = p.parse_args(argv)
+    config = ModelConfig.load(args.artifact / "config.json")
+    if args.format == "variants":
+        from training_recipes import card
+        from training_recipes.variants import add_variants, variant_list
+
+        if not args.data:
+            p.error("--format variants needs --data: the sequences each variant is measured on")
+        who = {int(v) for v in args.participants.split(",")} if args.participants else None
+        seqs = _sequences(args.data, config.task, who)
+        what = args.describe or ", ".join(d.name for d in args.data)
+        command = "python training_recipes/export.py " + shlex.join(
+            sys.argv[1:] if argv is None else list(argv)
+        )
+        config = add_variants(
+            args.artifact, seqs, what, variant_list(args.variants), command=command
+        )
+        readme = args.artifact / "README.md"
+        if readme.is_file():
+            readme.write_text(card.with_variants(readme.read_text(), config))
+        for name, v in config.variants.items():
+            print(f"{name}: {v['size_bytes']:,} bytes ({v['size_ratio']:.1%}), {v['agreement']}")
+        return 0
+    if args.out is None:
+        p.error("--format kaggle needs --out DIR")
+    if config.task != "isolated_sign":
+        p.error(
+            "--format kaggle exports isolated-sign artifacts (Kaggle GISLR); a fingerspelling "
+            "model's Kaggle ASLFR export is written by its recipe: training_recipes/"
+            "fingerspelling.py --kaggle DIR"
+        )
+    from training_recipes.kaggle_gislr import export_kaggle_artifact
+
+    path = export_kaggle_artifact(args.artifact, args.out, variant=args.variant)
+    size = (path / "model.tflite").stat().st_size
+    print(f"wrote {path / 'model.tflite'} ({size:,} bytes) and its label map")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    if __package__ in (None, ""):  # run as a script: make `training_recipes` importable
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    raise SystemExit(main())

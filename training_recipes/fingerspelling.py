@@ -59,7 +59,15 @@ from training_recipes import card, data, export
 from training_recipes.augment import fingerspelling_augment
 from training_recipes.evaluate import evaluate_fingerspelling
 from training_recipes.hybrid import conv1d_block, transformer_block
-from training_recipes.train import Trainer, add_run_options, cosine_schedule, fit, set_seed
+from training_recipes.train import (
+    Trainer,
+    add_run_options,
+    add_variants_option,
+    cosine_schedule,
+    fit,
+    set_seed,
+)
+from training_recipes.variants import add_variants, variant_list
 
 ARCHITECTURE = "ctc_hybrid"
 BLANK = "<blank>"
@@ -309,6 +317,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also write a Kaggle ASLFR submission model (model.tflite, inference_args.json, "
         "character map) to this directory, checked to transcribe as the artifact does",
     )
+    add_variants_option(p)
     add_run_options(p)
     return p.parse_args(argv)
 
@@ -442,6 +451,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             )
         config = config.from_dict({**config.to_dict(), "metrics": metrics})
         config.save(tmp / "config.json")
+        if args.variants:
+            config = add_variants(
+                tmp,
+                raw_val or raw_train,
+                f"SYNTHETIC {'held-out' if raw_val else 'training'} sequences of {args.data.name}",
+                variant_list(args.variants),
+            )
         command = f"python training_recipes/fingerspelling.py {shlex.join(argv)}"
         (tmp / "README.md").write_text(card.fingerspelling_card(config, command))
     shutil.rmtree(ckpt, ignore_errors=True)  # the run finished: nothing to resume

@@ -26,6 +26,7 @@ import numpy as np
 from aslsign.characters import CHARACTER_MAP_FILE, character_map
 from aslsign.landmarks import ASLFR_COLUMNS, LEFT_HAND, MIRROR, NUM_LANDMARKS, RIGHT_HAND
 from aslsign.preprocessing import FingerspellingPreprocessor
+from training_recipes.tf_ops import nan_mean
 
 __all__ = ["export_kaggle", "selected_columns"]
 
@@ -61,12 +62,6 @@ def make_serving_fn(encoder: Any, pre: FingerspellingPreprocessor, blank: int) -
     right = np.array([local[r] for r in RIGHT_HAND], np.int32)
     p, n_rows, max_len = pre.num_points, len(rows), pre.max_len
     n_chars = blank  # characters come before the blank
-
-    def nan_mean(x: Any, axis: Any) -> Any:
-        valid = tf.logical_not(tf.math.is_nan(x))
-        total = tf.reduce_sum(tf.where(valid, x, tf.zeros_like(x)), axis=axis)
-        count = tf.reduce_sum(tf.cast(valid, tf.float32), axis=axis)
-        return total / count  # NaN where nothing is valid
 
     def preprocess(inputs: Any) -> Any:
         x = tf.transpose(tf.reshape(inputs, (-1, 3, n_rows)), (0, 2, 1))  # (T, rows, xyz)

@@ -440,6 +440,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
     from aslsign.recognizer import read_label_map
     from training_recipes import card, data, export
     from training_recipes.evaluate import evaluate_signs
+    from training_recipes.variants import add_variants, variant_list
 
     args = recipe.args
     out = Path(args.out)
@@ -555,8 +556,21 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
                 f"{len(val_y)} sequences of {len(val_ids)} held-out participants {val_ids} of "
                 f"{Path(args.data).name} (never seen in training)"
             )
+        if args.kaggle:
+            from training_recipes.kaggle_gislr import export_and_compare
+
+            probe_raw = (val_raw if val_ids else train_raw)[:200]
+            metrics["kaggle"] = export_and_compare(tmp, args.kaggle, probe_raw)
         config = config.from_dict({**config.to_dict(), "metrics": metrics})
         config.save(tmp / "config.json")
+        if args.variants:
+            held = bool(val_ids)
+            config = add_variants(
+                tmp,
+                val_raw if held else train_raw,
+                f"the {'held-out' if held else 'training'} sequences of {Path(args.data).name}",
+                variant_list(args.variants),
+            )
         command = f"python {recipe.script} {shlex.join(argv)}"
         (tmp / "README.md").write_text(card.sign_card(config, command))
         if getattr(args, "prototypes", False):
@@ -605,12 +619,30 @@ def sign_parser(description: str, val_help: str) -> argparse.ArgumentParser:
         "folds, each trained with the same options and scored on its unseen participants; the "
         "pooled accuracy goes into the model card (0: no cross-validation)",
     )
+    add_variants_option(g)
+    g.add_argument(
+        "--kaggle",
+        type=Path,
+        default=None,
+        help="also write a Kaggle GISLR submission (model.tflite with the preprocessing inside, "
+        "label map) to this directory, checked to give the artifact's probabilities",
+    )
     g.add_argument(
         "--prototypes",
         action="store_true",
         help="also write examples.json: one averaged prototype sequence per sign",
     )
     return p
+
+
+def add_variants_option(g: Any) -> None:
+    """``--variants``: the smaller model files written beside ``model.tflite``."""
+    g.add_argument(
+        "--variants",
+        default="fp16,int8",
+        help="comma-separated variants to write beside model.tflite (fp16, int8), each measured "
+        "against fp32 in the model card; '' for none",
+    )
 
 
 def add_run_options(g: Any) -> None:

@@ -22,7 +22,7 @@ _BY_TASK: dict[str, type[Recognizer[Any]]] = {
     SignRecognizer.task: SignRecognizer,
     FingerspellingRecognizer.task: FingerspellingRecognizer,
 }
-_HUB_OPTIONS = ("revision", "cache_dir", "local_files_only", "token")
+_HUB_OPTIONS = ("revision", "cache_dir", "local_files_only", "token", "variant")
 
 
 def recognizer_class(name_or_path: str | os.PathLike[str], **hub: Any) -> type[Recognizer[Any]]:

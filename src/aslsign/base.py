@@ -18,7 +18,7 @@ import numpy as np
 
 from . import preprocessing
 from .artifact import Artifact, open_artifact
-from .config import ModelConfig
+from .config import BASE_VARIANT, ModelConfig
 from .errors import SignatureMismatchError, WrongTaskError
 from .io import LandmarkInput
 from .runtime import LiteRTModel
@@ -42,11 +42,20 @@ class Recognizer(Generic[ResultT]):
     #: the config.json ``task`` this recogniser runs
     task: ClassVar[str]
 
-    def __init__(self, model: LiteRTModel, config: ModelConfig, *, source: str | None) -> None:
+    def __init__(
+        self,
+        model: LiteRTModel,
+        config: ModelConfig,
+        *,
+        source: str | None,
+        variant: str = BASE_VARIANT,
+    ) -> None:
         check_task(type(self), config)
         self.config = config
         self.preprocessor = preprocessing.from_config(config.preprocessing)
         self.source = source
+        #: which of the artifact's models runs (``fp32``: ``model.tflite``; ``fp16``, ``int8``)
+        self.variant = variant
         self._model: LiteRTModel | None = model
         self._batched = check_signature(model, config, self.preprocessor.num_features)
 
@@ -63,6 +72,7 @@ class Recognizer(Generic[ResultT]):
         local_files_only: bool,
         token: str | bool | None,
         verify: bool,
+        variant: str | None,
         kaggle: Callable[[Artifact], Self],
         **init: Any,
     ) -> Self:
@@ -74,6 +84,7 @@ class Recognizer(Generic[ResultT]):
             local_files_only=local_files_only,
             token=token,
             verify=verify,
+            variant=variant,
         )
         if artifact.config is None:
             return kaggle(artifact)
@@ -84,7 +95,7 @@ class Recognizer(Generic[ResultT]):
             num_threads=num_threads,
             backend=backend,
         )
-        return cls(model, artifact.config, source=artifact.source, **init)
+        return cls(model, artifact.config, source=artifact.source, variant=artifact.variant, **init)
 
     # ------------------------------------------------------------------ what subclasses define
     def _load(self, source: LandmarkInput) -> np.ndarray:
@@ -224,9 +235,10 @@ class Recognizer(Generic[ResultT]):
         self.close()
 
     def __repr__(self) -> str:
+        variant = "" if self.variant == BASE_VARIANT else f", variant={self.variant!r}"
         return (
             f"{type(self).__name__}(name={self.config.name!r}, "
-            f"classes={self.config.num_classes}, source={self.source!r})"
+            f"classes={self.config.num_classes}, source={self.source!r}{variant})"
         )
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import __version__
 from .auto import recognizer_class
+from .config import ModelConfig
 from .errors import AslSignError
 from .fingerspelling import FingerspellingRecognizer
 from .io import is_aslfr_file, load_sequence, read_examples, read_fingerspelling_file
@@ -59,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run the example sequences bundled with the model",
     )
+    pr.add_argument(
+        "--variant",
+        default=None,
+        help="which of the model's files to run: fp32 (model.tflite, the default), fp16 or "
+        "int8 (see `aslsign info`)",
+    )
     pr.add_argument("--json", action="store_true", help="one JSON object per line")
     pr.add_argument("--batch-size", type=int, default=32, help="sequences per interpreter call")
     pr.add_argument("--threads", type=int, default=None, help="interpreter threads")
@@ -76,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("model", nargs="?", default=DEFAULT_MODEL)
     info.add_argument("--label-map", type=Path, help="label map JSON for a Kaggle GISLR model")
     info.add_argument("--inference-args", type=Path, help="inference_args.json (Kaggle ASLFR)")
+    info.add_argument("--variant", default=None, help="describe this variant (fp32, fp16, int8)")
     info.add_argument("--json", action="store_true", help="print the full config as JSON")
 
     sub.add_parser(
@@ -125,7 +133,7 @@ Item = tuple[str, "int | None", "np.ndarray | AslSignError"]
 
 
 def _open(args: argparse.Namespace) -> SignRecognizer | FingerspellingRecognizer:
-    cls = recognizer_class(args.model)
+    cls = recognizer_class(args.model, variant=args.variant)
     if cls is FingerspellingRecognizer:
         return FingerspellingRecognizer.from_pretrained(
             args.model,
@@ -133,12 +141,14 @@ def _open(args: argparse.Namespace) -> SignRecognizer | FingerspellingRecognizer
             num_threads=getattr(args, "threads", None),
             inference_args=args.inference_args,
             char_map=getattr(args, "char_map", None),
+            variant=args.variant,
         )
     return SignRecognizer.from_pretrained(
         args.model,
         top_k=getattr(args, "top_k", 5),
         num_threads=getattr(args, "threads", None),
         label_map=args.label_map,
+        variant=args.variant,
     )
 
 
@@ -297,6 +307,7 @@ def _info(args: argparse.Namespace) -> int:
         ("preprocessing", json.dumps(c.preprocessing)),
         ("backend", backend),
         ("license", c.license),
+        ("variants", _variants_line(c, rec.variant)),
     ]
     if c.decoding:
         rows.append(("decoding", json.dumps(c.decoding)))
@@ -322,6 +333,25 @@ def _info(args: argparse.Namespace) -> int:
     for key, value in rows:
         print(f"{key:>17}: {value}")
     return 0
+
+
+def _variants_line(config: ModelConfig, loaded: str) -> str:
+    """``fp32 (loaded), fp16 1.1 MB 52.7 % top-1 agreement 1.0000, ...``"""
+    parts = []
+    for name in config.variant_names:
+        entry = config.variants.get(name, {})
+        bits = [name]
+        if entry.get("size_bytes"):
+            bits.append(f"{entry['size_bytes'] / 1e6:.2f} MB")
+        if entry.get("size_ratio"):
+            bits.append(f"{entry['size_ratio']:.1%} of fp32")
+        agree = entry.get("agreement")
+        if isinstance(agree, dict) and "value" in agree:
+            bits.append(f"{agree.get('metric', 'agreement')} {agree['value']:.4f}")
+        if name == loaded:
+            bits.append("(loaded)")
+        parts.append(" ".join(bits))
+    return "; ".join(parts)
 
 
 if __name__ == "__main__":

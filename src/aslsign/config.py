@@ -5,7 +5,8 @@ A model artifact is a directory (bundled zoo entry, recipe output, or hub repo) 
 the architecture, the model signature, the full preprocessing spec, the labels in output order
 (for fingerspelling models: the characters, with the CTC blank, and ``decoding`` saying how to
 turn outputs into text), measured metrics with the data they came from, the training recipe and
-its arguments, the license and the sha256 of ``model.tflite``.
+its arguments, the license and the sha256 of ``model.tflite``; ``variants`` lists the smaller
+copies of the model beside it (``model.fp16.tflite``, ``model.int8.tflite``) with their sha256.
 """
 
 from __future__ import annotations
@@ -13,18 +14,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._util import read_json
-from .errors import ConfigError
+from .errors import ConfigError, ModelNotFoundError
 
-__all__ = ["FORMAT_VERSION", "ModelConfig", "TensorSpec", "sha256_file"]
+__all__ = ["BASE_VARIANT", "FORMAT_VERSION", "ModelConfig", "TensorSpec", "sha256_file"]
 
 FORMAT_VERSION = 1
 TASKS = ("isolated_sign", "fingerspelling")
 OUTPUT_KINDS = ("logits", "probabilities")
+#: the variant held in ``model.tflite`` itself
+BASE_VARIANT = "fp32"
+_VARIANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class ModelConfig:
     training: dict[str, Any] = field(default_factory=dict)
     license: str | None = None
     model_sha256: str | None = None
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     _REQUIRED = ("task", "architecture", "labels", "preprocessing", "input", "output")
@@ -80,10 +86,33 @@ class ModelConfig:
             )
         if not self.labels:
             raise ConfigError("config.json labels must be a non-empty list of label names.")
+        _check_variants(self.variants)
 
     @property
     def num_classes(self) -> int:
         return len(self.labels)
+
+    @property
+    def variant_names(self) -> tuple[str, ...]:
+        """The variants this artifact holds: ``fp32`` (``model.tflite``) and those listed in
+        ``variants``."""
+        return (BASE_VARIANT, *sorted(self.variants))
+
+    def variant_file(self, variant: str | None) -> tuple[str, str | None]:
+        """``(file name, sha256)`` of a variant (``None`` or ``"fp32"``: ``model.tflite``).
+
+        Raises:
+            ModelNotFoundError: the artifact does not hold that variant.
+        """
+        if variant in (None, BASE_VARIANT):
+            return "model.tflite", self.model_sha256
+        entry = self.variants.get(str(variant))
+        if entry is None:
+            raise ModelNotFoundError(
+                f"Model {self.name!r} has no variant {variant!r}; it has "
+                f"{', '.join(self.variant_names)}."
+            )
+        return variant_file_name(str(variant)), entry["sha256"]
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "config.json") -> ModelConfig:
@@ -127,6 +156,33 @@ class ModelConfig:
         """Write as JSON with sorted keys (stable diffs)."""
         text = json.dumps(self.to_dict(), indent=2, sort_keys=True)
         Path(path).write_text(text + "\n", encoding="utf-8")
+
+
+def variant_file_name(variant: str) -> str:
+    """``model.<variant>.tflite``: the only file name a variant may have (nothing in a config
+    can point outside its artifact directory)."""
+    return f"model.{variant}.tflite"
+
+
+def _check_variants(variants: Any) -> None:
+    if not isinstance(variants, dict):
+        raise ConfigError(
+            f"config.json variants must be an object {{name: {{file, sha256, ...}}}}; got "
+            f"{type(variants).__name__}."
+        )
+    for name, entry in variants.items():
+        if name == BASE_VARIANT or not _VARIANT_NAME.match(str(name)):
+            raise ConfigError(
+                f"config.json variants: {name!r} is not a variant name (lower-case letters, "
+                f"digits, '_' or '-'; {BASE_VARIANT!r} is model.tflite itself)."
+            )
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            raise ConfigError(f"config.json variants.{name}: expected an object with a sha256.")
+        if entry.get("file", variant_file_name(name)) != variant_file_name(name):
+            raise ConfigError(
+                f"config.json variants.{name}: file must be {variant_file_name(name)!r}; got "
+                f"{entry.get('file')!r}."
+            )
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:

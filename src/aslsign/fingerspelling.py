@@ -25,7 +25,7 @@ import numpy as np
 from ._util import read_json
 from .base import Recognizer
 from .characters import CHARACTER_MAP_FILE, CHARACTERS, read_character_map
-from .config import ModelConfig, TensorSpec
+from .config import BASE_VARIANT, ModelConfig, TensorSpec
 from .ctc import beam_search_decode, greedy_decode, log_softmax
 from .errors import ConfigError, SignatureMismatchError, WrongTaskError
 from .io import LandmarkInput, load_landmarks
@@ -61,11 +61,12 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
         *,
         beam_width: int = 1,
         source: str | None = None,
+        variant: str = BASE_VARIANT,
     ) -> None:
         _check_beam_width(beam_width)
         self.beam_width = beam_width
         self._decoding = _check_decoding(config)
-        super().__init__(model, config, source=source)
+        super().__init__(model, config, source=source, variant=variant)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -83,6 +84,7 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
         local_files_only: bool = False,
         token: str | bool | None = None,
         verify: bool = True,
+        variant: str | None = None,
     ) -> FingerspellingRecognizer:
         """Load a fingerspelling model by bundled name, local path or hub repo id.
 
@@ -96,7 +98,11 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
             num_threads, backend: as for :meth:`aslsign.SignRecognizer.from_pretrained`.
             inference_args, char_map: for Kaggle models only, see :meth:`from_kaggle`.
             revision, cache_dir, local_files_only, token: passed to ``huggingface_hub``.
-            verify: check ``model.tflite`` against the sha256 in ``config.json``.
+            verify: check the model file against the sha256 in ``config.json``.
+            variant: which of the artifact's models to load: ``None`` or ``"fp32"`` (the
+                default ``model.tflite``), ``"fp16"`` (``model.fp16.tflite``: half the size,
+                float16 weights), ``"int8"`` (``model.int8.tflite``: int8 weights); see
+                ``config.variant_names``. From a hub repo only that file is downloaded.
 
         Raises:
             WrongTaskError: the model is not a fingerspelling model (it names the recogniser
@@ -112,6 +118,7 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
             local_files_only=local_files_only,
             token=token,
             verify=verify,
+            variant=variant,
             kaggle=lambda artifact: cls.from_kaggle(
                 artifact.model_file,
                 inference_args,

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._util import read_json
 from .artifact import open_artifact
 from .config import ModelConfig, sha256_file
 from .errors import ConfigError, HubError, ModelFileError, ModelNotFoundError, RepoIdError
@@ -57,7 +56,6 @@ OPTIONAL_UPLOAD_FILES = ("examples.json",)
 #: Artifact files an upload replaces: those the new artifact lacks are deleted from the branch,
 #: so a stale variant or example file never sits next to a model it does not belong to.
 REPLACED_PATTERNS = ("model.*.tflite", "examples.json")
-_VARIANT = re.compile(r"^model\.[\w.-]+\.tflite$")
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 _FRONT_MATTER = re.compile(r"^\s*---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|$)", re.DOTALL)
 
@@ -226,51 +224,13 @@ def _default_card(config: ModelConfig) -> str:
 # ----------------------------------------------------------------------------- push
 
 
-def _variants(raw: Any) -> set[str]:
-    """``model.*.tflite`` file names anywhere in a config.json (keys or string values)."""
-    found: set[str] = set()
-    if isinstance(raw, dict):
-        for k, v in raw.items():
-            if isinstance(k, str) and _VARIANT.match(k):
-                found.add(k)
-            found |= _variants(v)
-    elif isinstance(raw, list):
-        for v in raw:
-            found |= _variants(v)
-    elif isinstance(raw, str) and _VARIANT.match(raw):
-        found.add(raw)
-    return found
-
-
-def _variant_sha256s(raw: Any) -> dict[str, str]:
-    """``{file: sha256}`` where a config object names a variant file next to a ``sha256``."""
-    out: dict[str, str] = {}
-    if isinstance(raw, dict):
-        sha = raw.get("sha256")
-        for k, v in raw.items():
-            if isinstance(sha, str) and isinstance(v, str) and _VARIANT.match(v):
-                out[v] = sha
-            if (
-                isinstance(k, str)
-                and _VARIANT.match(k)
-                and isinstance(v, dict)
-                and isinstance(v.get("sha256"), str)
-            ):
-                out[k] = v["sha256"]
-            out.update(_variant_sha256s(v))
-    elif isinstance(raw, list):
-        for v in raw:
-            out.update(_variant_sha256s(v))
-    return out
-
-
 def artifact_upload_files(directory: PathLike) -> list[str]:
     """The files of the artifact in ``directory`` that a push uploads, validated.
 
     ``config.json``, ``README.md`` (written from config.json when missing), ``model.tflite``,
-    ``examples.json`` when present, and every variant ``model.*.tflite`` that config.json names
-    (each must exist, and match the sha256 recorded beside it). Other files are not part of
-    the artifact and are left out.
+    ``examples.json`` when present, and the file of every variant config.json lists
+    (``model.<variant>.tflite``; each must exist and match the sha256 recorded for it). Other
+    files are not part of the artifact and are left out.
 
     Raises:
         ModelNotFoundError: ``directory`` is no directory.
@@ -292,14 +252,17 @@ def artifact_upload_files(directory: PathLike) -> list[str]:
             "aslsign artifact. Publish artifacts written by the training recipes (or write a "
             "config.json, see docs/artifact-format.md)."
         )
-    raw = read_json(path / "config.json", ConfigError, "config.json")
+    config = artifact.config
     files = ["config.json", "README.md", "model.tflite"]
     files += [f for f in OPTIONAL_UPLOAD_FILES if (path / f).is_file()]
-    shas = _variant_sha256s(raw)
-    for name in sorted(_variants(raw)):
+    for variant in sorted(config.variants):
+        name, sha256 = config.variant_file(variant)
         if not (path / name).is_file():
-            raise ModelFileError(f"{path / 'config.json'} names {name}, which is not in {path}.")
-        if name in shas and sha256_file(path / name) != shas[name]:
+            raise ModelFileError(
+                f"{path / 'config.json'} lists the variant {variant!r}, but {name} is not in "
+                f"{path}."
+            )
+        if sha256 and sha256_file(path / name) != sha256:
             raise ModelFileError(
                 f"{path / name} does not match the sha256 its config.json records: the file is "
                 "corrupt or was replaced. Re-export the artifact."

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._util import read_index_map
 from .base import Recognizer
-from .config import ModelConfig, TensorSpec
+from .config import BASE_VARIANT, ModelConfig, TensorSpec
 from .errors import ConfigError, SignatureMismatchError, WrongTaskError
 from .io import LandmarkInput, load_sequence
 from .landmarks import NUM_LANDMARKS
@@ -47,11 +47,12 @@ class SignRecognizer(Recognizer[SignResult]):
         *,
         top_k: int = 5,
         source: str | None = None,
+        variant: str = BASE_VARIANT,
     ) -> None:
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}.")
         self.top_k = top_k
-        super().__init__(model, config, source=source)
+        super().__init__(model, config, source=source, variant=variant)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -68,6 +69,7 @@ class SignRecognizer(Recognizer[SignResult]):
         local_files_only: bool = False,
         token: str | bool | None = None,
         verify: bool = True,
+        variant: str | None = None,
     ) -> SignRecognizer:
         """Load a model artifact by bundled name, local path or hub repo id.
 
@@ -83,7 +85,11 @@ class SignRecognizer(Recognizer[SignResult]):
             label_map: for Kaggle models only, ``{sign: output index}`` or a path to such a JSON
                 file (default: ``sign_to_prediction_index_map.json`` beside the model).
             revision, cache_dir, local_files_only, token: passed to ``huggingface_hub`` for repos.
-            verify: check ``model.tflite`` against the sha256 in ``config.json``.
+            verify: check the model file against the sha256 in ``config.json``.
+            variant: which of the artifact's models to load: ``None`` or ``"fp32"`` (the
+                default ``model.tflite``), ``"fp16"`` (``model.fp16.tflite``: half the size,
+                float16 weights), ``"int8"`` (``model.int8.tflite``: int8 weights); see
+                ``config.variant_names``. From a hub repo only that file is downloaded.
 
         Raises:
             WrongTaskError: the model is not an isolated-sign model (it names the recogniser
@@ -98,6 +104,7 @@ class SignRecognizer(Recognizer[SignResult]):
             local_files_only=local_files_only,
             token=token,
             verify=verify,
+            variant=variant,
             kaggle=lambda artifact: cls.from_kaggle(
                 artifact.model_file,
                 label_map,

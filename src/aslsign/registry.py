@@ -114,6 +114,15 @@ def _unbuilt(name: str) -> ModelNotFoundError:
     )
 
 
+def _model_files(variant: str | None) -> list[str]:
+    """The artifact files to fetch: model.tflite, or only the variant's file in its place."""
+    from .config import BASE_VARIANT, variant_file_name
+
+    if variant in (None, BASE_VARIANT):
+        return list(ARTIFACT_FILES)
+    return [variant_file_name(str(variant)) if f == "model.tflite" else f for f in ARTIFACT_FILES]
+
+
 def is_model(name: str) -> bool:
     """Whether ``name`` is a bundled zoo model."""
     return name in list_models()
@@ -126,8 +135,12 @@ def resolve_artifact(
     cache_dir: str | os.PathLike[str] | None = None,
     local_files_only: bool = False,
     token: str | bool | None = None,
+    variant: str | None = None,
 ) -> Path:
-    """Local path of a model artifact (a directory, or a bare ``.tflite`` file)."""
+    """Local path of a model artifact (a directory, or a bare ``.tflite`` file).
+
+    From a hub repo only ``model.tflite`` is downloaded, or with ``variant`` (other than
+    ``fp32``) only ``model.<variant>.tflite``, beside config.json and the card."""
     path = Path(name_or_path).expanduser()
     if path.exists():
         return path
@@ -137,7 +150,7 @@ def resolve_artifact(
     if "/" not in name and (zoo_dir() / name / "config.json").is_file():
         raise _unbuilt(name)
     if _REPO_ID.match(name) and not name.startswith((".", "/")):
-        return _download(name, revision, cache_dir, local_files_only, token)
+        return _download(name, revision, cache_dir, local_files_only, token, variant)
     raise ModelNotFoundError(
         f"Cannot find model {name!r}. Give a local artifact directory (model.tflite + "
         f"config.json), a .tflite file, a bundled model name ({', '.join(list_models())}), or a "
@@ -151,6 +164,7 @@ def _download(
     cache_dir: str | os.PathLike[str] | None,
     local_files_only: bool,
     token: str | bool | None,
+    variant: str | None = None,
 ) -> Path:
     if "@" in repo:
         repo, pinned = repo.split("@", 1)
@@ -170,7 +184,7 @@ def _download(
             cache_dir=None if cache_dir is None else Path(cache_dir),
             local_files_only=local_files_only,
             token=token,
-            allow_patterns=[*ARTIFACT_FILES, *_OPTIONAL_FILES],
+            allow_patterns=[*_model_files(variant), *_OPTIONAL_FILES],
         )
     except (LocalEntryNotFoundError, HfHubHTTPError) as exc:
         raise ModelNotFoundError(

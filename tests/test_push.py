@@ -172,8 +172,11 @@ def test_push_and_load_back_bit_exact(hub, artifact, sequences, local_probs, tmp
 
 
 def test_pushed_card_has_hub_metadata(hub, artifact, tmp_path):
-    original = (artifact / "README.md").read_text()
-    assert not has_card_metadata(original), "the bundled card has no front matter (yet)"
+    text = (artifact / "README.md").read_text()
+    assert has_card_metadata(text), "bundled cards start with their hub metadata"
+    original = text[text.index("\n---\n") + 5 :]  # a card without it: push adds it
+    assert original.startswith("# ") and not has_card_metadata(original)
+    (artifact / "README.md").write_text(original)
     config = ModelConfig.load(artifact / "config.json")
     pushed, card = run(hub, tmp_path, [push(artifact), {"card": {"repo_id_or_path": REPO}}])
     ok(pushed)

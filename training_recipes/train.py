@@ -81,32 +81,74 @@ class Trainer(keras.Model):
         if not (self.awp_active and self.awp_lambda > 0):
             return super().train_step(data)
         import tensorflow as tf
+        from keras.src.losses.loss import unscale_loss_for_distribution
 
         x, y = data[0], data[1]
         variables = self.trainable_variables
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self._compute_loss(x=x, y=y, y_pred=y_pred, training=True)
-        grads = tape.gradient(loss, variables)
-        deltas = []
-        for v, g in zip(variables, grads, strict=True):
+            scaled = self.optimizer.scale_loss(loss)  # mixed precision: the loss scale
+        grads = _awp_gradients(tape.gradient(scaled, variables), self.optimizer)
+        deltas: list[Any] = []
+        for g in grads:
             if g is None:
                 deltas.append(None)
                 continue
-            g = tf.convert_to_tensor(g)
-            d = self.awp_lambda * g / (tf.norm(g) + self.awp_eps)
-            v.assign_add(d)
-            deltas.append(d)
+            norm = tf.norm(g)
+            d = self.awp_lambda * g / (norm + self.awp_eps)
+            deltas.append(tf.where(tf.math.is_finite(norm), d, tf.zeros_like(d)))
+        _assign_add(variables, deltas, sign=1.0)
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self._compute_loss(x=x, y=y, y_pred=y_pred, training=True)
-        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
-        grads = tape.gradient(loss, variables)
-        for v, d in zip(variables, deltas, strict=True):
-            if d is not None:
-                v.assign_sub(d)
+            self._loss_tracker.update_state(
+                unscale_loss_for_distribution(loss), sample_weight=tf.shape(x)[0]
+            )
+            scaled = self.optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, variables)
+        _assign_add(variables, deltas, sign=-1.0)
         self.optimizer.apply_gradients(zip(grads, variables, strict=True))
         return self.compute_metrics(x, y, y_pred, sample_weight=None)
+
+
+def _awp_gradients(grads: list[Any], optimizer: Any) -> list[Any]:
+    """The clean-pass gradients AWP perturbs along: dense, divided by the loss scale (mixed
+    precision), and summed over the replicas of a ``tf.distribute`` strategy (each replica's
+    loss is already divided by the replica count, so the sum is the gradient of the global
+    batch's loss and every replica perturbs its copy of the weights identically)."""
+    import tensorflow as tf
+
+    dense = [None if g is None else tf.convert_to_tensor(g) for g in grads]
+    scale = getattr(optimizer, "dynamic_scale", None)  # keras LossScaleOptimizer
+    if scale is not None:
+        dense = [None if g is None else g / tf.cast(scale, g.dtype) for g in dense]
+    ctx = tf.distribute.get_replica_context()
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        present = [g for g in dense if g is not None]
+        reduced = iter(ctx.all_reduce(tf.distribute.ReduceOp.SUM, present) if present else [])
+        dense = [None if g is None else next(reduced) for g in dense]
+    return dense
+
+
+def _assign_add(variables: list[Any], deltas: list[Any], sign: float) -> None:
+    """``v += sign * d`` for each pair, as an update of every replica's copy (a merge call
+    under a strategy; the deltas are equal on all replicas)."""
+    import tensorflow as tf
+
+    pairs = [(v, d) for v, d in zip(variables, deltas, strict=True) if d is not None]
+
+    def update(strategy: Any, pairs: list[tuple[Any, Any]]) -> None:
+        for v, d in pairs:
+            var = v.value if isinstance(v, keras.Variable) else v
+            strategy.extended.update(
+                var,
+                lambda t, dd: t.assign_add(tf.cast(sign * dd, t.dtype)),
+                args=(d,),
+                group=False,
+            )
+
+    tf.__internal__.distribute.interim.maybe_merge_call(update, tf.distribute.get_strategy(), pairs)
 
 
 class AWPSwitch(keras.callbacks.Callback):
@@ -139,11 +181,23 @@ class AdamWTiedDecay(keras.optimizers.AdamW):
     def _apply_weight_decay(self, variables: list[Any]) -> None:
         if not self.weight_decay_ratio:
             return
-        for variable in variables:
-            if self._use_weight_decay(variable):
-                lr = ops.cast(self.learning_rate, variable.dtype)
-                wd = ops.cast(self.weight_decay_ratio, variable.dtype) * lr
+        import tensorflow as tf
+
+        def decay(distribution: Any, variables: list[Any]) -> None:
+            def step(variable: Any) -> None:
+                lr = tf.cast(self.learning_rate, variable.dtype)
+                wd = tf.cast(self.weight_decay_ratio, variable.dtype) * lr
                 variable.assign(variable - variable * wd * lr)
+
+            for variable in variables:
+                if self._use_weight_decay(variable):
+                    var = variable.value if isinstance(variable, keras.Variable) else variable
+                    distribution.extended.update(var, step, group=False)
+
+        # as Keras' own AdamW does: a merge call, so that it also runs under a strategy
+        tf.__internal__.distribute.interim.maybe_merge_call(
+            decay, self._distribution_strategy, variables
+        )
 
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()

@@ -86,6 +86,8 @@ class Subset(Sequence[np.ndarray]):
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, (int, np.integer)):
             return self.base[int(self.indices[i])]
+        if isinstance(i, slice):
+            return Subset(self.base, self.indices[i])
         return Subset(self.base, self.indices[np.asarray(i, np.int64)])
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -132,8 +134,10 @@ class LandmarkCache(Sequence[np.ndarray]):
         return int(self.frames.nbytes)
 
     def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return Subset(self, np.arange(len(self))[i])
         if not isinstance(i, (int, np.integer)):
-            return Subset(self, np.arange(len(self))[np.asarray(i, np.int64)])
+            return Subset(self, np.asarray(i, np.int64))
         if not -len(self) <= i < len(self):
             raise IndexError(i)
         i = int(i) % len(self)

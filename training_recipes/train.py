@@ -23,7 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -263,9 +264,10 @@ class Checkpoint(keras.callbacks.Callback):
     """After every epoch: the trainer's weights *and* optimizer state, and the epoch count, in
     ``directory`` (``latest.weights.h5``, ``state.json``); :meth:`restore` loads them."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, write: bool = True) -> None:
         super().__init__()
         self.directory = Path(directory)
+        self.write = write  # False on the non-chief workers of a cluster: they only restore
 
     @property
     def weights_path(self) -> Path:
@@ -276,6 +278,8 @@ class Checkpoint(keras.callbacks.Callback):
         return self.directory / "state.json"
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if not self.write:
+            return
         self.directory.mkdir(parents=True, exist_ok=True)
         tmp = self.directory / "partial.weights.h5"
         self.model.save_weights(tmp)
@@ -308,18 +312,19 @@ def fit(
     awp_start_epoch: int | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 2,
+    write_checkpoints: bool = True,
 ) -> keras.callbacks.History | None:
     """Train ``trainer`` on ``dataset`` (built from ``source``, a :class:`data.Batches`).
 
     With ``checkpoint_dir`` every epoch is saved there; ``resume`` continues from it (the data
     order of the following epochs is the one an uninterrupted run would have had). Without
     ``resume`` an existing checkpoint is an error, so that a run never silently continues
-    another one.
+    another one. ``write_checkpoints`` False (a non-chief worker) restores but never writes.
     """
     callbacks = list(callbacks or [])
     initial_epoch = 0
     if checkpoint_dir is not None:
-        ckpt = Checkpoint(checkpoint_dir)
+        ckpt = Checkpoint(checkpoint_dir, write=write_checkpoints)
         if ckpt.saved_epoch() and not resume:
             raise SystemExit(
                 f"{checkpoint_dir} holds a checkpoint of an earlier run: pass --resume to "
@@ -387,9 +392,18 @@ class SignRecipe:
         """``batch_size`` or ``per_class`` (class-balanced batches) for :class:`data.Batches`."""
         return {"batch_size": self.args.batch_size}
 
+    def landmark_view(self) -> Any:
+        """The part of the raw sequences :meth:`features` reads, as a
+        :class:`training_recipes.cache.LandmarkView`: what the disk cache keeps (default: every
+        frame and row)."""
+        from training_recipes.cache import LandmarkView
+
+        return LandmarkView(config={"recipe": self.script})
+
     label_smoothing: float = 0.0
     awp_lambda: float = 0.0
     awp_start_epoch: int | None = None
+    replicas: int = 1  # set by the driver: replicas of the tf.distribute strategy
 
     def summary(self) -> str:
         """One line of the training options for the model card."""
@@ -398,76 +412,129 @@ class SignRecipe:
 
 def _sign_run(
     recipe: SignRecipe,
-    raws: list[np.ndarray],
+    raws: Sequence[np.ndarray],
     ys: np.ndarray,
     labels: list[str],
     checkpoint_dir: Path | None,
 ) -> tuple[keras.Model, Any, float]:
-    """Train one model on ``raws``; return (model, preprocessor, seconds)."""
-    import time
+    """Train one model on ``raws``; return (model, preprocessor, seconds).
 
-    from training_recipes import data
+    Under ``--strategy`` the model and optimizer are built in the strategy's scope and the
+    batches of ``--batch-size`` / ``--per-class`` are per replica; with ``--mixed-precision``
+    the returned model is a float32 copy of the trained one (for export).
+    """
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import tensorflow as tf
+
+    from training_recipes import data, distribute
 
     args = recipe.args
+    strategy = distribute.get_strategy(getattr(args, "strategy", "default"), _opt(args, "tpu"))
+    recipe.replicas = int(strategy.num_replicas_in_sync)
+    policy = distribute.precision_policy(
+        bool(_opt(args, "mixed_precision")), getattr(args, "strategy", "default")
+    )
+    workers = _opt(args, "input_workers")
     pre = recipe.preprocessor(raws)
-    plain = [recipe.features(pre, r, None) for r in raws]
-    keep = [i for i, f in enumerate(plain) if len(f)]
+
+    def plain(i: int) -> np.ndarray:
+        return recipe.features(pre, raws[i], None)
+
+    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
+        lengths = list(pool.map(lambda i: len(plain(i)), range(len(raws))))
+    keep = [i for i, n in enumerate(lengths) if n]
     if len(keep) < len(raws):
         print(f"  {len(raws) - len(keep)} training sequences have no usable frame: left out")
     num_classes = len(labels)
 
     def prepare(i: int, rng: np.random.Generator | None) -> np.ndarray:
         if rng is None:
-            return plain[i]
+            return plain(i)
         f = recipe.features(pre, raws[i], rng)
-        return f if len(f) else plain[i]
+        return f if len(f) else plain(i)
 
+    batching = {k: v * recipe.replicas for k, v in recipe.batching().items()}  # global batch
     source = data.Batches(
         keep,
         ys[keep],
         prepare=prepare,
         pad=pre.pad_batch,
         collate=data.one_hot(num_classes),
-        lengths=[len(plain[i]) for i in keep],
+        lengths=[lengths[i] for i in keep],
         num_classes=num_classes,
         seed=args.seed,
         augment=not getattr(args, "no_augment", False),
-        **recipe.batching(),
+        **batching,
     )
     steps = len(source)
-    model = recipe.build(num_classes, pre, steps)
-    cce = keras.losses.CategoricalCrossentropy(
-        from_logits=True, label_smoothing=recipe.label_smoothing
-    )
-    trainer = Trainer(model, lambda y, p, x: cce(y, p), awp_lambda=recipe.awp_lambda)
-    metrics: list[Any] = [keras.metrics.CategoricalAccuracy(name="acc")]
-    metrics += [
-        keras.metrics.TopKCategoricalAccuracy(k, name=f"top{k}") for k in (5, 10) if k < num_classes
-    ]
-    trainer.compile(optimizer=recipe.optimizer(steps), metrics=metrics)
-    trainer(pre.pad_batch([plain[keep[0]]]), training=False)  # build before a restore
-    import tensorflow as tf
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        with strategy.scope():
+            model = recipe.build(num_classes, pre, steps)
+            cce = keras.losses.CategoricalCrossentropy(
+                from_logits=True, label_smoothing=recipe.label_smoothing
+            )
+            trainer = Trainer(model, lambda y, p, x: cce(y, p), awp_lambda=recipe.awp_lambda)
+            metrics: list[Any] = [keras.metrics.CategoricalAccuracy(name="acc")]
+            metrics += [
+                keras.metrics.TopKCategoricalAccuracy(k, name=f"top{k}")
+                for k in (5, 10)
+                if k < num_classes
+            ]
+            trainer.compile(
+                optimizer=recipe.optimizer(steps),
+                metrics=metrics,
+                jit_compile=True if _opt(args, "jit_compile") else "auto",
+            )
+            trainer(pre.pad_batch([plain(keep[0])]), training=False)  # build before a restore
+        spec = (
+            tf.TensorSpec((None, None, *pre.num_features), tf.float32),
+            tf.TensorSpec((None, num_classes), tf.float32),
+        )
+        scale = f", {recipe.replicas} replicas" if recipe.replicas > 1 else ""
+        print(
+            f"  model: {model.count_params():,} parameters; {steps} steps x {args.epochs} epochs"
+            f"{scale}{', ' + policy if policy != 'float32' else ''}",
+            flush=True,
+        )
+        start = time.perf_counter()
+        fit(
+            trainer,
+            source,
+            data.tf_dataset(
+                source, *spec, parallel=workers, strategy=strategy if recipe.replicas > 1 else None
+            ),
+            epochs=args.epochs,
+            checkpoint_dir=checkpoint_dir,
+            resume=args.resume,
+            awp_start_epoch=recipe.awp_start_epoch if recipe.awp_lambda else None,
+            verbose=2 if not _tty() else 1,
+            write_checkpoints=distribute.is_chief(strategy),
+        )
+        seconds = round(time.perf_counter() - start, 1)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    if policy != "float32" or strategy is not tf.distribute.get_strategy():
+        model = _float32_copy(recipe, model, num_classes, pre, steps)
+    return model, pre, seconds
 
-    spec = (
-        tf.TensorSpec((None, None, *pre.num_features), tf.float32),
-        tf.TensorSpec((None, num_classes), tf.float32),
-    )
-    print(
-        f"  model: {model.count_params():,} parameters; {steps} steps x {args.epochs} epochs",
-        flush=True,
-    )
-    start = time.perf_counter()
-    fit(
-        trainer,
-        source,
-        data.tf_dataset(source, *spec),
-        epochs=args.epochs,
-        checkpoint_dir=checkpoint_dir,
-        resume=args.resume,
-        awp_start_epoch=recipe.awp_start_epoch if recipe.awp_lambda else None,
-        verbose=2 if not _tty() else 1,
-    )
-    return model, pre, round(time.perf_counter() - start, 1)
+
+def _opt(args: Any, name: str) -> Any:
+    """An option the recipe may not have (scale-out options): None when absent."""
+    return getattr(args, name, None)
+
+
+def _float32_copy(
+    recipe: SignRecipe, model: keras.Model, num_classes: int, pre: Any, steps: int
+) -> keras.Model:
+    """A float32 build of ``model`` outside any strategy scope, holding its trained weights
+    (what the export converts)."""
+    keras.mixed_precision.set_global_policy("float32")
+    fresh = recipe.build(num_classes, pre, steps)
+    fresh.set_weights(model.get_weights())
+    return fresh
 
 
 def _tty() -> bool:
@@ -492,15 +559,22 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
 
     from aslsign.io import GislrDataset
     from aslsign.recognizer import read_label_map
-    from training_recipes import card, data, export
+    from training_recipes import card, data, distribute, export
+    from training_recipes.cache import take
     from training_recipes.evaluate import evaluate_signs
 
     args = recipe.args
+    # first: a multi-worker strategy must exist before TensorFlow runs anything
+    strategy = distribute.get_strategy(getattr(args, "strategy", "default"), _opt(args, "tpu"))
+    chief = distribute.is_chief(strategy)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    cache_dir = Path(_opt(args, "cache_dir") or out.parent / (out.name + ".cache"))
     ckpt_root = (
         Path(args.checkpoint_dir) if args.checkpoint_dir else out.parent / (out.name + ".ckpt")
     )
+    if not chief:  # train alike, restore from the chief's checkpoints, write into a temp dir
+        out = Path(tempfile.mkdtemp(prefix="aslsign-worker-")) / out.name
+    out.parent.mkdir(parents=True, exist_ok=True)
     if not args.resume and any(ckpt_root.glob("*/state.json")):
         raise SystemExit(
             f"{ckpt_root} holds checkpoints of an earlier run: pass --resume to continue it, "
@@ -512,7 +586,9 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
     missing = set(ds.signs) - set(labels)
     if missing:
         raise SystemExit(f"Signs {sorted(missing)} are not in --label-map.")
-    raws, ys = data.load_raw(ds, labels)
+    raws, ys = data.load_sequences(
+        ds, labels, recipe.landmark_view(), cache_dir, _opt(args, "input_workers")
+    )
     who = np.array([r.participant_id for r in ds.records])
     val_ids = [int(v) for v in args.val_ids.split(",")] if args.val_ids else None
     train_ids, val_ids = data.split_participants(
@@ -534,7 +610,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
             te = pick(fold)
             set_seed(args.seed + 1 + i)
             model, pre, secs = _sign_run(
-                recipe, [raws[j] for j in tr], ys[tr], labels, ckpt_root / f"fold{i}"
+                recipe, take(raws, tr), ys[tr], labels, ckpt_root / f"fold{i}"
             )
             cv_seconds += secs
             with tempfile.TemporaryDirectory(dir=out.parent) as d:
@@ -548,7 +624,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
                     preprocessor=pre,
                     training={},
                 )
-                r = evaluate_signs(Path(d), [raws[j] for j in te], ys[te], top_k=(1,))
+                r = evaluate_signs(Path(d), take(raws, te), ys[te], top_k=(1,))
             results.append({"participants": fold, **r})
             print(f"  fold {i}: top-1 {r['top1']:.4f} on {r['count']} sequences", flush=True)
         correct = sum(round(f["top1"] * f["count"]) for f in results)
@@ -566,7 +642,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
     print(f"data: {ds}; train participants {train_ids}, held out {val_ids}", flush=True)
     set_seed(args.seed)
     tr = pick(train_ids)
-    train_raw, train_y = [raws[j] for j in tr], ys[tr]
+    train_raw, train_y = take(raws, tr), ys[tr]
     model, pre, seconds = _sign_run(recipe, train_raw, train_y, labels, ckpt_root / "final")
     name = args.name or out.name
     with export.staged_dir(out) as tmp:
@@ -594,7 +670,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
         probe = [f for f in (recipe.features(pre, r, None) for r in train_raw[:8]) if len(f)]
         if val_ids:
             te = pick(val_ids)
-            val_raw, val_y = [raws[j] for j in te], ys[te]
+            val_raw, val_y = take(raws, te), ys[te]
             probe = [
                 f for f in (recipe.features(pre, r, None) for r in val_raw[:8]) if len(f)
             ] or probe
@@ -615,12 +691,15 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
         (tmp / "README.md").write_text(card.sign_card(config, command))
         if getattr(args, "prototypes", False):
             protos = {}
-            for i, sign in enumerate(labels):
-                members = [r for r, y in zip(train_raw, train_y, strict=True) if y == i]
+            for i, sign in enumerate(labels):  # all 543 landmarks: read from the files
+                members = [ds.records[j].load() for j, y in zip(tr, train_y, strict=True) if y == i]
                 if members:
                     protos[sign] = export.sign_prototype(members)
             export.write_examples(tmp / "examples.json", protos)
-    shutil.rmtree(ckpt_root, ignore_errors=True)  # the run finished: nothing to resume
+    if chief:
+        shutil.rmtree(ckpt_root, ignore_errors=True)  # the run finished: nothing to resume
+    else:
+        shutil.rmtree(out.parent, ignore_errors=True)
     print(json.dumps({"out": str(out), **metrics}, indent=2))
     return metrics
 
@@ -663,6 +742,9 @@ def sign_parser(description: str, val_help: str) -> argparse.ArgumentParser:
         action="store_true",
         help="also write examples.json: one averaged prototype sequence per sign",
     )
+    from training_recipes.distribute import add_scale_options
+
+    add_scale_options(p)
     return p
 
 

@@ -6,9 +6,14 @@ preprocessor keeps (:attr:`LandmarkView.keep_frames`) and of each frame only the
 its augmentation and preprocessing read (:attr:`LandmarkView.rows`, e.g. the 118 points of the
 1st-place pipeline and their mirror partners), and writes them as one float32 array of
 concatenated frames (``frames.bin``, memory-mapped when read) plus an offsets index
-(``offsets.npy``). Indexing the cache rebuilds a sample as a NaN-filled ``(frames, 543, 3)``
-array, which the recipe's augmentation and the runtime's :mod:`aslsign.preprocessing` turn into
-exactly the features the original file gives (tests/test_distribute.py checks this).
+(``offsets.npy``). Of the other rows only *whether* each value was detected is kept, as packed
+bits (``missing.bin``): indexing the cache rebuilds a sample as a ``(frames, 543, 3)`` array with
+the cached rows' values, NaN where the file has NaN and 0 in the other rows' detected places.
+The recipe's augmentation and the runtime's :mod:`aslsign.preprocessing` turn it into exactly
+the features the original file gives (tests/test_distribute.py checks this). The bits matter:
+the time resize of the augmentation runs TensorFlow's bicubic kernel across the landmark axis
+too, where a NaN neighbour (weight 0) turns a value into NaN, but a finite one does not change
+it.
 
 A cache lives in ``<cache dir>/<key>/``; the key is a hash of the data folder, the file list
 (paths, sizes, modification times), the rows, and the view's configuration (the preprocessing
@@ -40,7 +45,7 @@ from aslsign.landmarks import NUM_LANDMARKS
 __all__ = ["FORMAT_VERSION", "LandmarkCache", "LandmarkView", "Subset", "take"]
 
 #: Bumped when the files' layout changes (part of the key).
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -60,18 +65,33 @@ class LandmarkView:
     keep_frames: Callable[[np.ndarray], np.ndarray] | None = None
     config: dict[str, Any] = field(default_factory=dict)
 
-    def apply(self, raw: np.ndarray) -> np.ndarray:
-        """``raw`` reduced to the cached frames and rows (float32, C order). A sequence that
-        loses every frame keeps one all-NaN frame, so that it stays as empty as it was."""
+    def apply(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``raw`` reduced to the cached frames and rows (float32, C order), and the packed
+        NaN bits of the other rows (None when all rows are kept). A sequence that loses every
+        frame keeps one all-NaN frame, so that it stays as empty as it was."""
         x = np.asarray(raw, np.float32)
         if self.keep_frames is not None:
             kept = self.keep_frames(x)
             if len(kept) == 0 and len(x):
                 kept = np.full((1, *x.shape[1:]), np.nan, np.float32)
             x = kept
-        if self.rows is not None:
-            x = x[:, np.asarray(self.rows, np.intp)]
-        return np.ascontiguousarray(x, np.float32)
+        if self.rows is None:
+            return np.ascontiguousarray(x, np.float32), None
+        others = np.isnan(x[:, _others(self.rows)]).reshape(len(x), -1)
+        values = np.ascontiguousarray(x[:, np.asarray(self.rows, np.intp)], np.float32)
+        return values, np.packbits(others, axis=1)
+
+
+def _others(rows: Sequence[int]) -> np.ndarray:
+    """The landmark rows not in ``rows``."""
+    return np.setdiff1d(np.arange(NUM_LANDMARKS), np.asarray(rows, np.intp))
+
+
+def _open(path: Path, dtype: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A read-only memory map of ``path`` (an empty array when it has no bytes)."""
+    if int(np.prod(shape)) == 0:
+        return np.zeros(shape, dtype)
+    return np.memmap(path, dtype, "r", shape=shape)
 
 
 class Subset(Sequence[np.ndarray]):
@@ -114,11 +134,10 @@ class LandmarkCache(Sequence[np.ndarray]):
         self.offsets = np.load(self.directory / "offsets.npy")
         width = NUM_LANDMARKS if self.rows is None else len(self.rows)
         total = int(self.offsets[-1])
-        self.frames = (
-            np.memmap(self.directory / "frames.bin", np.float32, "r", shape=(total, width, 3))
-            if total
-            else np.zeros((0, width, 3), np.float32)
-        )
+        self.frames = _open(self.directory / "frames.bin", np.float32, (total, width, 3))
+        self.others = None if self.rows is None else _others(self.rows)
+        bits = 0 if self.others is None else (len(self.others) * 3 + 7) // 8
+        self.missing = _open(self.directory / "missing.bin", np.uint8, (total, bits))
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -130,8 +149,8 @@ class LandmarkCache(Sequence[np.ndarray]):
 
     @property
     def nbytes(self) -> int:
-        """Size of the frame array on disk."""
-        return int(self.frames.nbytes)
+        """Bytes on disk (frames and NaN bits)."""
+        return int(self.frames.nbytes + self.missing.nbytes)
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
@@ -141,10 +160,16 @@ class LandmarkCache(Sequence[np.ndarray]):
         if not -len(self) <= i < len(self):
             raise IndexError(i)
         i = int(i) % len(self)
-        part = self.frames[self.offsets[i] : self.offsets[i + 1]]
-        if self.rows is None:
+        lo, hi = self.offsets[i], self.offsets[i + 1]
+        part = self.frames[lo:hi]
+        if self.rows is None or self.others is None:
             return np.array(part, np.float32)
-        out = np.full((len(part), NUM_LANDMARKS, 3), np.nan, np.float32)
+        out = np.zeros((len(part), NUM_LANDMARKS, 3), np.float32)
+        count = len(self.others) * 3
+        missing = np.unpackbits(self.missing[lo:hi], axis=1, count=count).astype(bool)
+        other = out[:, self.others]
+        other[missing.reshape(len(part), -1, 3)] = np.nan
+        out[:, self.others] = other
         out[:, self.rows] = part
         return out
 
@@ -211,15 +236,21 @@ class LandmarkCache(Sequence[np.ndarray]):
         start = time.perf_counter()
         offsets = [0]
 
-        def read(p: Path) -> np.ndarray:
+        def read(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             return view.apply(load(p))
 
         try:
-            with open(tmp / "frames.bin", "wb") as out, ThreadPoolExecutor(workers) as pool:
+            with (
+                open(tmp / "frames.bin", "wb") as out,
+                open(tmp / "missing.bin", "wb") as bits,
+                ThreadPoolExecutor(workers) as pool,
+            ):
                 chunk = 64 * workers  # bounded read-ahead: memory stays small
                 for lo in range(0, len(paths), chunk):
-                    for x in pool.map(read, paths[lo : lo + chunk]):
+                    for x, missing in pool.map(read, paths[lo : lo + chunk]):
                         out.write(x.tobytes())
+                        if missing is not None:
+                            bits.write(missing.tobytes())
                         offsets.append(offsets[-1] + len(x))
                     if progress:
                         print(
@@ -238,6 +269,11 @@ class LandmarkCache(Sequence[np.ndarray]):
                 "rows": None if view.rows is None else list(view.rows),
                 "view": view.config,
                 "dtype": "float32",
+                "bytes_per_frame": round(
+                    (os.path.getsize(tmp / "frames.bin") + os.path.getsize(tmp / "missing.bin"))
+                    / max(1, offsets[-1]),
+                    1,
+                ),
                 "build_seconds": round(time.perf_counter() - start, 2),
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str))

@@ -12,7 +12,6 @@ disk cache of :mod:`training_recipes.cache` (:func:`load_sequences`).
 
 from __future__ import annotations
 
-import itertools
 import math
 import sys
 import time
@@ -242,14 +241,10 @@ def one_hot(num_classes: int) -> Callable[[list[int]], np.ndarray]:
     return lambda ys: eye[np.asarray(ys, np.int64)]
 
 
-def replica_shares(members: Sequence[int], replicas: int) -> list[tuple[int, list[int]]]:
-    """``members`` split into ``replicas`` consecutive shares ``(start, share)`` as equal as
-    possible; a batch smaller than ``replicas`` is cycled so that no share is empty."""
-    members = list(members)
-    if len(members) < replicas:
-        members = [members[k % len(members)] for k in range(replicas)]
-    bounds = np.linspace(0, len(members), replicas + 1).round().astype(int)
-    return [(int(lo), members[lo:hi]) for lo, hi in itertools.pairwise(bounds)]
+def replica_bounds(size: int, replicas: int) -> np.ndarray:
+    """Where a batch of ``size`` samples is cut into ``replicas`` consecutive, near-equal
+    shares (``replicas + 1`` offsets)."""
+    return np.linspace(0, size, replicas + 1).round().astype(np.int64)
 
 
 def tf_dataset(
@@ -263,11 +258,14 @@ def tf_dataset(
     """``source``'s epochs as a repeating, prefetching ``tf.data.Dataset``.
 
     A generator yields each batch's members; ``parallel`` batches (default: tf.data's
-    autotuning) are built at once by ``source.make`` in ``tf.numpy_function``, in order. With a
-    ``strategy`` of several replicas the batches of ``source`` are global batches: each is split
-    into per-replica shares and the result is a distributed dataset
-    (``strategy.distribute_datasets_from_function``), each worker building only its own
-    replicas' shares.
+    autotuning) are built at once by ``source.make`` in ``tf.numpy_function``, in order.
+
+    With a ``strategy`` of several replicas the batches of ``source`` are global batches and the
+    result is a distributed dataset (``strategy.distribute_datasets_from_function``): each worker
+    builds the whole global batch (a batch smaller than the replica count is cycled), padded to
+    one length, and hands its replicas their consecutive shares. All replicas must see tensors
+    of one shape (Keras and the collective ops require it), which is why a worker builds the
+    samples of the other workers too: on N machines the input work is done N times.
     """
     import tensorflow as tf
 
@@ -276,35 +274,43 @@ def tf_dataset(
 
     def pipeline(worker: int, workers: int) -> Any:
         local = replicas // workers
-        mine = range(worker * local, (worker + 1) * local)
+        first = worker * local
 
-        def plan() -> Iterator[tuple[int, int, int, np.ndarray]]:
+        def plan() -> Iterator[tuple[int, int, np.ndarray]]:
             for epoch, b, members in source.plan():
-                shares = replica_shares(members, replicas) if replicas > 1 else [(0, members)]
-                for r in mine if replicas > 1 else [0]:
-                    start, share = shares[r]
-                    yield epoch, b, start, np.asarray(share, np.int64)
+                if len(members) < replicas:
+                    members = [members[k % len(members)] for k in range(replicas)]
+                yield epoch, b, np.asarray(members, np.int64)
 
-        def make(epoch: Any, b: Any, start: Any, members: Any) -> tuple[np.ndarray, np.ndarray]:
-            x, y = source.make(int(epoch), int(b), members.tolist(), int(start))
-            return np.asarray(x, np.float32), np.asarray(y, np.float32)
+        def make(epoch: Any, b: Any, members: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            x, y = source.make(int(epoch), int(b), members.tolist())
+            x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+            bounds = replica_bounds(len(members), replicas)[first : first + local + 1]
+            x, y = x[bounds[0] : bounds[-1]], y[bounds[0] : bounds[-1]]
+            return x, y, bounds - bounds[0]
 
-        def call(epoch: Any, b: Any, start: Any, members: Any) -> tuple[Any, Any]:
-            x, y = tf.numpy_function(
-                make, [epoch, b, start, members], [x_spec.dtype, y_spec.dtype], stateful=False
+        def call(epoch: Any, b: Any, members: Any) -> tuple[Any, Any, Any]:
+            x, y, bounds = tf.numpy_function(
+                make, [epoch, b, members], [x_spec.dtype, y_spec.dtype, tf.int64], stateful=False
             )
             x.set_shape(x_spec.shape)
             y.set_shape(y_spec.shape)
-            return x, y
+            return x, y, bounds
+
+        def shares(x: Any, y: Any, bounds: Any) -> Any:
+            return tf.data.Dataset.range(local).map(
+                lambda r: (x[bounds[r] : bounds[r + 1]], y[bounds[r] : bounds[r + 1]])
+            )
 
         scalar = tf.TensorSpec((), tf.int64)
         ds = tf.data.Dataset.from_generator(
-            plan, output_signature=(scalar, scalar, scalar, tf.TensorSpec((None,), tf.int64))
+            plan, output_signature=(scalar, scalar, tf.TensorSpec((None,), tf.int64))
         )
-        ds = ds.map(call, num_parallel_calls=autotune, deterministic=True).repeat()
+        ds = ds.map(call, num_parallel_calls=autotune, deterministic=True)
+        ds = ds.flat_map(shares) if replicas > 1 else ds.map(lambda x, y, _: (x, y))
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-        return ds.with_options(options).prefetch(2)
+        return ds.repeat().with_options(options).prefetch(2)
 
     if replicas <= 1:
         return pipeline(0, 1)

@@ -63,6 +63,19 @@ class Trainer(keras.Model):
         self.model, self.loss_fn = model, loss_fn
         self.awp_lambda, self.awp_eps = awp_lambda, awp_eps
         self.awp_active = False  # read when the train function is traced
+        self.example_batch: tuple[Any, Any] | None = None  # see _maybe_symbolic_build
+
+    def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
+        # Under a tf.distribute strategy Keras builds the metrics and the optimizer before
+        # training from the first batch of the iterator: it takes that batch out of the data
+        # (shifting every epoch by one batch) and averages it over the replicas (which fails
+        # under MultiWorkerMirroredStrategy). With ``example_batch`` (one local batch) set, the
+        # build uses that instead and the data stay untouched.
+        if getattr(self, "_distribute_strategy", None) is None or self.example_batch is None:
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)  # type: ignore[misc]
+            return
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=self.example_batch)
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         return self.model(inputs, training=training)
@@ -78,7 +91,15 @@ class Trainer(keras.Model):
         loss = self.loss_fn(y, y_pred, x)
         return loss + ops.sum(self.losses) if self.losses else loss
 
+    vector_logs = False  # see _sign_run (MultiWorkerMirroredStrategy)
+
     def train_step(self, data: Any) -> Any:
+        logs = self._train_step(data)
+        if self.vector_logs:
+            logs = {k: ops.reshape(v, (1,)) for k, v in logs.items()}
+        return logs
+
+    def _train_step(self, data: Any) -> Any:
         if not (self.awp_active and self.awp_lambda > 0):
             return super().train_step(data)
         import tensorflow as tf
@@ -488,7 +509,12 @@ def _sign_run(
                 metrics=metrics,
                 jit_compile=True if _opt(args, "jit_compile") else "auto",
             )
-            trainer(pre.pad_batch([plain(keep[0])]), training=False)  # build before a restore
+            # Keras 3.15 reduces the step's logs with a mean over axis 0 under this strategy,
+            # which fails on scalars: the trainer returns them as 1-vectors there
+            trainer.vector_logs = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            example = pre.pad_batch([plain(keep[0])])
+            trainer(example, training=False)  # build before a restore
+            trainer.example_batch = (example, data.one_hot(num_classes)([int(ys[keep[0]])]))
         spec = (
             tf.TensorSpec((None, None, *pre.num_features), tf.float32),
             tf.TensorSpec((None, num_classes), tf.float32),

@@ -282,25 +282,34 @@ def tf_dataset(
                     members = [members[k % len(members)] for k in range(replicas)]
                 yield epoch, b, np.asarray(members, np.int64)
 
-        def make(epoch: Any, b: Any, members: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x_flat, y_flat = tf.nest.flatten(x_spec), tf.nest.flatten(y_spec)
+        specs = x_flat + y_flat
+
+        def make(epoch: Any, b: Any, members: Any) -> list[np.ndarray]:
             x, y = source.make(int(epoch), int(b), members.tolist())
-            x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+            arrays = tf.nest.flatten(x) + tf.nest.flatten(y)
             bounds = replica_bounds(len(members), replicas)[first : first + local + 1]
-            x, y = x[bounds[0] : bounds[-1]], y[bounds[0] : bounds[-1]]
-            return x, y, bounds - bounds[0]
+            out = [
+                np.asarray(a, spec.dtype.as_numpy_dtype)[bounds[0] : bounds[-1]]
+                for a, spec in zip(arrays, specs, strict=True)
+            ]
+            return [*out, bounds - bounds[0]]
 
         def call(epoch: Any, b: Any, members: Any) -> tuple[Any, Any, Any]:
-            x, y, bounds = tf.numpy_function(
-                make, [epoch, b, members], [x_spec.dtype, y_spec.dtype, tf.int64], stateful=False
+            outs = tf.numpy_function(
+                make, [epoch, b, members], [t.dtype for t in specs] + [tf.int64], stateful=False
             )
-            x.set_shape(x_spec.shape)
-            y.set_shape(y_spec.shape)
-            return x, y, bounds
+            for t, spec in zip(outs, specs, strict=False):
+                t.set_shape(spec.shape)
+            x = tf.nest.pack_sequence_as(x_spec, outs[: len(x_flat)])
+            y = tf.nest.pack_sequence_as(y_spec, outs[len(x_flat) : len(specs)])
+            return x, y, outs[-1]
 
         def shares(x: Any, y: Any, bounds: Any) -> Any:
-            return tf.data.Dataset.range(local).map(
-                lambda r: (x[bounds[r] : bounds[r + 1]], y[bounds[r] : bounds[r + 1]])
-            )
+            def share(r: Any) -> Any:
+                return tf.nest.map_structure(lambda t: t[bounds[r] : bounds[r + 1]], (x, y))
+
+            return tf.data.Dataset.range(local).map(share)
 
         scalar = tf.TensorSpec((), tf.int64)
         ds = tf.data.Dataset.from_generator(

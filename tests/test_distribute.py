@@ -220,3 +220,35 @@ def test_multi_worker_run_on_loopback_writes_the_artifact_once(gislr_small, tmp_
     # only the chief wrote: the artifact, and the shared landmark cache; no checkpoint is left
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mw", "mw.cache"]
     assert config["metrics"]["validation"]["count"] > 0
+
+
+def test_mixed_precision_trains_with_float32_logits_and_exports_a_float32_copy():
+    """--mixed-precision: float16 compute, float32 logits, AWP steps stay finite; the model
+    handed to the export is a float32 build holding the trained weights."""
+    import keras
+
+    from training_recipes.train import AdamWTiedDecay, Trainer, _float32_copy
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 12, 708)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 8)]
+    recipe = _recipe("hybrid", "--dim", "16", "--num-stages", "1")
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = recipe.build(2, recipe.preprocessor([]), 1)
+        cce = keras.losses.CategoricalCrossentropy(from_logits=True)
+        trainer = Trainer(model, lambda a, b, c: cce(a, b), awp_lambda=0.2)
+        trainer.compile(AdamWTiedDecay(1e-3, 0.1))
+        trainer.awp_active = True
+        logs = [trainer.train_on_batch(x, y, return_dict=True)["loss"] for _ in range(3)]
+        assert np.isfinite(logs).all()
+        assert model.get_layer("s0_conv0_expand").compute_dtype == "float16"
+        assert model(x).dtype == "float32", "the classifier computes in float32"
+        fp32 = _float32_copy(recipe, model, 2, recipe.preprocessor([]), 1)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert all(w.dtype in ("float32", "int64") for w in fp32.weights)
+    assert fp32.get_layer("s0_conv0_expand").compute_dtype == "float32"
+    for a, b in zip(model.get_weights(), fp32.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(fp32(x), model(x), atol=0.05)  # float16 vs float32 arithmetic

@@ -26,7 +26,6 @@ shared file system when a multi-worker run is resumed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any
 
@@ -112,19 +111,10 @@ def is_chief(strategy: Any = None) -> bool:
     multi-worker cluster (the ``chief`` task, or ``worker`` 0 when there is none)."""
     resolver = getattr(strategy, "cluster_resolver", None)
     task_type = getattr(resolver, "task_type", None)
-    task_id = getattr(resolver, "task_id", None)
-    if task_type is None:
-        tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-        if strategy is None or not tf_config.get("cluster"):
-            return True
-        task = tf_config.get("task", {})
-        task_type, task_id = task.get("type"), task.get("index", 0)
-        cluster = tf_config["cluster"]
-    else:
-        cluster = resolver.cluster_spec().as_dict() if resolver else {}
-    if task_type in (None, "chief"):
+    if resolver is None or task_type in (None, "chief"):
         return True
-    return task_type == "worker" and int(task_id or 0) == 0 and "chief" not in cluster
+    cluster = resolver.cluster_spec().as_dict()
+    return task_type == "worker" and int(resolver.task_id or 0) == 0 and "chief" not in cluster
 
 
 def precision_policy(mixed: bool, strategy_name: str) -> str:

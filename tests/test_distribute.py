@@ -163,12 +163,13 @@ def test_mirrored_two_replicas_awp_matches_one_device_and_trains(gislr_small, tm
     assert awp["max_weight_diff"] < 1e-5
     hybrid = report["hybrid"]
     assert hybrid["weights_changed"]
-    assert hybrid["loss"][2] < hybrid["loss"][1], hybrid["loss"]  # the AWP epochs
+    assert hybrid["loss"][2] < hybrid["loss"][1] < hybrid["loss"][0], hybrid["loss"]
     # every trainable weight (and LateDropout's counter) is the same on both replicas; only
     # BatchNorm's moving statistics are per replica
     assert all("moving_" in name for name in hybrid["replicas_differ"]), hybrid["replicas_differ"]
     steps = hybrid["steps_per_epoch"]
-    assert hybrid["late_dropout_counter"] == [steps + 2 * 2 * steps] * 2  # AWP: 2 calls a step
+    assert hybrid["late_dropout_counter"] == [3 * 2 * steps] * 2  # AWP: 2 calls a step
+    # (the switch of AWP at a later epoch under a strategy: the multi-worker test below)
 
 
 def _free_ports(n: int) -> list[int]:

@@ -1,16 +1,22 @@
 """Data for the recipes: participant splits and folds, loading, and padded batches for Keras.
 
 Batches are built in NumPy by the runtime's own preprocessing (:mod:`aslsign.preprocessing`) and
-fed to Keras through ``tf.data.Dataset.from_generator``. Each epoch draws its order and its
-augmentations from ``numpy.random.default_rng([seed, epoch])``, so a run is reproducible and a
-resumed run (``--resume``) continues with the epoch it would have had.
+fed to Keras through ``tf.data``: a generator yields each batch's members, and a parallel
+``map`` (``tf.numpy_function``, several batches at once in threads) augments, preprocesses and
+pads them. Each epoch draws its order from ``numpy.random.default_rng([seed, epoch])`` and each
+sample's augmentation from ``default_rng([seed, epoch, batch, position])``, so a run is
+reproducible whatever the parallelism or the number of replicas, and a resumed run
+(``--resume``) continues with the epoch it would have had. The samples themselves come from the
+disk cache of :mod:`training_recipes.cache` (:func:`load_sequences`).
 """
 
 from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +28,7 @@ __all__ = [
     "balanced_batches",
     "bucketed_batches",
     "load_raw",
+    "load_sequences",
     "participant_folds",
     "split_participants",
     "tf_dataset",
@@ -67,6 +74,38 @@ def load_raw(ds: GislrDataset, labels: Sequence[str]) -> tuple[list[np.ndarray],
         raws.append(seq)
         ys.append(index[record.sign])
     return raws, np.asarray(ys, np.int64)
+
+
+def load_sequences(
+    ds: GislrDataset,
+    labels: Sequence[str],
+    view: Any,
+    cache_dir: Path,
+    workers: int | None = None,
+) -> tuple[Any, np.ndarray]:
+    """Like :func:`load_raw`, but the sequences come lazily from a
+    :class:`training_recipes.cache.LandmarkCache` of ``view`` in ``cache_dir`` (built on first
+    use: every file read once, in ``workers`` threads)."""
+    from training_recipes.cache import LandmarkCache
+
+    index = {s: i for i, s in enumerate(labels)}
+    ys = np.asarray([index[r.sign] for r in ds.records], np.int64)
+    start = time.perf_counter()
+    cache = LandmarkCache.open_or_build(
+        [r.path for r in ds.records],
+        ds.root,
+        view,
+        cache_dir,
+        workers=workers,
+        progress=sys.stderr.isatty(),
+    )
+    took = time.perf_counter() - start
+    print(
+        f"landmark cache {cache.directory}: {len(cache)} sequences, {int(cache.offsets[-1])} "
+        f"frames, {cache.nbytes / 2**20:.1f} MiB ({took:.1f} s)",
+        flush=True,
+    )
+    return cache, ys
 
 
 # ----------------------------------------------------------------------------- batch order
@@ -123,7 +162,10 @@ class Batches:
         lengths: per-sample length, for length-bucketed batches.
         per_class: class-balanced batches of this many samples of every class (targets must
             then be class indices).
-        seed: epoch ``e`` draws from ``default_rng([seed, e])``.
+        seed: epoch ``e`` draws its order from ``default_rng([seed, e])``, the sample at
+            ``position`` of its batch ``b`` its augmentation from
+            ``default_rng([seed, e, b, position])``.
+        augment: False passes ``rng=None`` to ``prepare`` (no augmentation).
     """
 
     def __init__(
@@ -163,12 +205,34 @@ class Batches:
             )
         return bucketed_batches(self.lengths, self.batch_size or 1, rng)
 
-    def epoch(self) -> Iterator[tuple[np.ndarray, Any]]:
-        rng = np.random.default_rng([self.seed, self.epoch_index])
+    def plan(self) -> Iterator[tuple[int, int, list[int]]]:
+        """The next epoch's ``(epoch, batch number, members)``; advances ``epoch_index``."""
+        epoch = self.epoch_index
         self.epoch_index += 1
-        for members in self.order(rng):
-            feats = [self.prepare(self.items[j], rng if self.augment else None) for j in members]
-            yield self.pad(feats), self.collate([self.targets[j] for j in members])
+        rng = np.random.default_rng([self.seed, epoch])
+        for b, members in enumerate(self.order(rng)):
+            yield epoch, b, members
+
+    def make(
+        self, epoch: int, batch: int, members: Sequence[int], start: int = 0
+    ) -> tuple[np.ndarray, Any]:
+        """The padded batch of ``members`` of batch ``batch`` of ``epoch``; ``start`` is the
+        position of ``members[0]`` in that batch (a replica's share of a global batch)."""
+        feats = []
+        for k, j in enumerate(members):
+            rng = (
+                np.random.default_rng([self.seed, epoch, batch, start + k])
+                if self.augment
+                else None
+            )
+            feats.append(self.prepare(self.items[int(j)], rng))
+        return self.pad(feats), self.collate([self.targets[int(j)] for j in members])
+
+    def epoch(self) -> Iterator[tuple[np.ndarray, Any]]:
+        """The next epoch's batches, built one after the other (:func:`tf_dataset` builds
+        them in parallel)."""
+        for epoch, b, members in self.plan():
+            yield self.make(epoch, b, members)
 
 
 def one_hot(num_classes: int) -> Callable[[list[int]], np.ndarray]:
@@ -177,12 +241,88 @@ def one_hot(num_classes: int) -> Callable[[list[int]], np.ndarray]:
     return lambda ys: eye[np.asarray(ys, np.int64)]
 
 
-def tf_dataset(source: Batches, x_spec: Any, y_spec: Any) -> Any:
-    """``source``'s epochs as a repeating, prefetching ``tf.data.Dataset``."""
+def replica_bounds(size: int, replicas: int) -> np.ndarray:
+    """Where a batch of ``size`` samples is cut into ``replicas`` consecutive, near-equal
+    shares (``replicas + 1`` offsets)."""
+    return np.linspace(0, size, replicas + 1).round().astype(np.int64)
+
+
+def tf_dataset(
+    source: Batches,
+    x_spec: Any,
+    y_spec: Any,
+    *,
+    parallel: int | None = None,
+    strategy: Any = None,
+) -> Any:
+    """``source``'s epochs as a repeating, prefetching ``tf.data.Dataset``.
+
+    A generator yields each batch's members; ``parallel`` batches (default: tf.data's
+    autotuning) are built at once by ``source.make`` in ``tf.numpy_function``, in order.
+
+    With a ``strategy`` of several replicas the batches of ``source`` are global batches and the
+    result is a distributed dataset (``strategy.distribute_datasets_from_function``): each worker
+    builds the whole global batch (a batch smaller than the replica count is cycled), padded to
+    one length, and hands its replicas their consecutive shares. All replicas must see tensors
+    of one shape (Keras and the collective ops require it), which is why a worker builds the
+    samples of the other workers too: on N machines the input work is done N times.
+    """
     import tensorflow as tf
 
-    return (
-        tf.data.Dataset.from_generator(source.epoch, output_signature=(x_spec, y_spec))
-        .repeat()
-        .prefetch(2)
+    replicas = int(getattr(strategy, "num_replicas_in_sync", 1))
+    autotune = tf.data.AUTOTUNE if parallel is None else parallel
+
+    def pipeline(worker: int, workers: int) -> Any:
+        local = replicas // workers
+        first = worker * local
+
+        def plan() -> Iterator[tuple[int, int, np.ndarray]]:
+            for epoch, b, members in source.plan():
+                if len(members) < replicas:
+                    members = [members[k % len(members)] for k in range(replicas)]
+                yield epoch, b, np.asarray(members, np.int64)
+
+        x_flat, y_flat = tf.nest.flatten(x_spec), tf.nest.flatten(y_spec)
+        specs = x_flat + y_flat
+
+        def make(epoch: Any, b: Any, members: Any) -> list[np.ndarray]:
+            x, y = source.make(int(epoch), int(b), members.tolist())
+            arrays = tf.nest.flatten(x) + tf.nest.flatten(y)
+            bounds = replica_bounds(len(members), replicas)[first : first + local + 1]
+            out = [
+                np.asarray(a, spec.dtype.as_numpy_dtype)[bounds[0] : bounds[-1]]
+                for a, spec in zip(arrays, specs, strict=True)
+            ]
+            return [*out, bounds - bounds[0]]
+
+        def call(epoch: Any, b: Any, members: Any) -> tuple[Any, Any, Any]:
+            outs = tf.numpy_function(
+                make, [epoch, b, members], [t.dtype for t in specs] + [tf.int64], stateful=False
+            )
+            for t, spec in zip(outs, specs, strict=False):
+                t.set_shape(spec.shape)
+            x = tf.nest.pack_sequence_as(x_spec, outs[: len(x_flat)])
+            y = tf.nest.pack_sequence_as(y_spec, outs[len(x_flat) : len(specs)])
+            return x, y, outs[-1]
+
+        def shares(x: Any, y: Any, bounds: Any) -> Any:
+            def share(r: Any) -> Any:
+                return tf.nest.map_structure(lambda t: t[bounds[r] : bounds[r + 1]], (x, y))
+
+            return tf.data.Dataset.range(local).map(share)
+
+        scalar = tf.TensorSpec((), tf.int64)
+        ds = tf.data.Dataset.from_generator(
+            plan, output_signature=(scalar, scalar, tf.TensorSpec((None,), tf.int64))
+        )
+        ds = ds.map(call, num_parallel_calls=autotune, deterministic=True)
+        ds = ds.flat_map(shares) if replicas > 1 else ds.map(lambda x, y, _: (x, y))
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+        return ds.repeat().with_options(options).prefetch(2)
+
+    if replicas <= 1:
+        return pipeline(0, 1)
+    return strategy.distribute_datasets_from_function(
+        lambda ctx: pipeline(ctx.input_pipeline_id, ctx.num_input_pipelines)
     )

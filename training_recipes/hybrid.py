@@ -36,9 +36,11 @@ import keras
 import numpy as np
 from keras import layers
 
+from aslsign import landmarks as lm
 from aslsign.preprocessing import Gislr1stPreprocessor
 from aslsign.preprocessing.gislr import EMPTY_FRAME_RULES
 from training_recipes.augment import PublishedAugment
+from training_recipes.cache import LandmarkView
 from training_recipes.layers import ECA, CausalDWConv1D, LateDropout, MultiHeadSelfAttention
 from training_recipes.train import (
     AdamWTiedDecay,
@@ -114,7 +116,8 @@ def build_model(
     x = layers.Dense(dim * 2, name="top_dense")(x)
     x = layers.GlobalAveragePooling1D(name="pool")(x)
     x = LateDropout(late_dropout, start_step=late_dropout_start, name="late_dropout")(x)
-    outputs = layers.Dense(num_classes, name="classifier")(x)
+    # float32 logits also under a mixed-precision policy (--mixed-precision)
+    outputs = layers.Dense(num_classes, name="classifier", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=ARCHITECTURE)
 
 
@@ -142,8 +145,9 @@ class HybridRecipe(SignRecipe):
 
     @property
     def lr(self) -> float:
-        """``--lr``, or the published 5e-4 per 64 samples scaled to the batch size."""
-        return self.args.lr or 5e-4 * self.args.batch_size / 64
+        """``--lr``, or the published 5e-4 per 64 samples scaled to the global batch size
+        (``--batch-size`` x replicas)."""
+        return self.args.lr or 5e-4 * self.args.batch_size * self.replicas / 64
 
     def architecture_args(self) -> dict[str, Any]:
         a = self.args
@@ -157,6 +161,16 @@ class HybridRecipe(SignRecipe):
 
     def preprocessor(self, train_raws: list[np.ndarray]) -> Gislr1stPreprocessor:
         return Gislr1stPreprocessor(max_len=self.args.max_len, empty_frames=self.args.empty_frames)
+
+    def landmark_view(self) -> LandmarkView:
+        """The cache keeps the non-empty frames (the model's rule) and the 118 points, the
+        centre landmark and their mirror partners (the flip reads those); with ``--empty-frames
+        all`` every row, as that rule looks at all 543."""
+        pre = self.preprocessor([])
+        rows = None
+        if pre.empty_frames != "all":
+            rows = tuple(np.union1d(pre._gather, lm.MIRROR[pre._gather]).tolist())
+        return LandmarkView(rows, pre.keep_frames, {"preprocessing": pre.to_config()})
 
     def features(
         self, pre: Gislr1stPreprocessor, raw: np.ndarray, rng: np.random.Generator | None

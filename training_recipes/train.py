@@ -23,7 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,19 @@ class Trainer(keras.Model):
         self.model, self.loss_fn = model, loss_fn
         self.awp_lambda, self.awp_eps = awp_lambda, awp_eps
         self.awp_active = False  # read when the train function is traced
+        self.example_batch: tuple[Any, Any] | None = None  # see _maybe_symbolic_build
+
+    def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
+        # Under a tf.distribute strategy Keras builds the metrics and the optimizer before
+        # training from the first batch of the iterator: it takes that batch out of the data
+        # (shifting every epoch by one batch) and averages it over the replicas (which fails
+        # under MultiWorkerMirroredStrategy). With ``example_batch`` (one local batch) set, the
+        # build uses that instead and the data stay untouched.
+        if getattr(self, "_distribute_strategy", None) is None or self.example_batch is None:
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)  # type: ignore[misc]
+            return
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=self.example_batch)
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         return self.model(inputs, training=training)
@@ -77,36 +91,86 @@ class Trainer(keras.Model):
         loss = self.loss_fn(y, y_pred, x)
         return loss + ops.sum(self.losses) if self.losses else loss
 
+    vector_logs = False  # see _sign_run (MultiWorkerMirroredStrategy)
+
     def train_step(self, data: Any) -> Any:
+        logs = self._train_step(data)
+        if self.vector_logs:
+            logs = {k: ops.reshape(v, (1,)) for k, v in logs.items()}
+        return logs
+
+    def _train_step(self, data: Any) -> Any:
         if not (self.awp_active and self.awp_lambda > 0):
             return super().train_step(data)
         import tensorflow as tf
+        from keras.src.losses.loss import unscale_loss_for_distribution
 
         x, y = data[0], data[1]
         variables = self.trainable_variables
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self._compute_loss(x=x, y=y, y_pred=y_pred, training=True)
-        grads = tape.gradient(loss, variables)
-        deltas = []
-        for v, g in zip(variables, grads, strict=True):
+            scaled = self.optimizer.scale_loss(loss)  # mixed precision: the loss scale
+        grads = _awp_gradients(tape.gradient(scaled, variables), self.optimizer)
+        deltas: list[Any] = []
+        for g in grads:
             if g is None:
                 deltas.append(None)
                 continue
-            g = tf.convert_to_tensor(g)
-            d = self.awp_lambda * g / (tf.norm(g) + self.awp_eps)
-            v.assign_add(d)
-            deltas.append(d)
+            norm = tf.norm(g)
+            d = self.awp_lambda * g / (norm + self.awp_eps)
+            deltas.append(tf.where(tf.math.is_finite(norm), d, tf.zeros_like(d)))
+        _assign_add(variables, deltas, sign=1.0)
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self._compute_loss(x=x, y=y, y_pred=y_pred, training=True)
-        self._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
-        grads = tape.gradient(loss, variables)
-        for v, d in zip(variables, deltas, strict=True):
-            if d is not None:
-                v.assign_sub(d)
+            self._loss_tracker.update_state(
+                unscale_loss_for_distribution(loss), sample_weight=tf.shape(x)[0]
+            )
+            scaled = self.optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, variables)
+        _assign_add(variables, deltas, sign=-1.0)
         self.optimizer.apply_gradients(zip(grads, variables, strict=True))
         return self.compute_metrics(x, y, y_pred, sample_weight=None)
+
+
+def _awp_gradients(grads: list[Any], optimizer: Any) -> list[Any]:
+    """The clean-pass gradients AWP perturbs along: dense, divided by the loss scale (mixed
+    precision), and summed over the replicas of a ``tf.distribute`` strategy (each replica's
+    loss is already divided by the replica count, so the sum is the gradient of the global
+    batch's loss and every replica perturbs its copy of the weights identically)."""
+    import tensorflow as tf
+
+    dense = [None if g is None else tf.convert_to_tensor(g) for g in grads]
+    scale = getattr(optimizer, "dynamic_scale", None)  # keras LossScaleOptimizer
+    if scale is not None:
+        dense = [None if g is None else g / tf.cast(scale, g.dtype) for g in dense]
+    ctx = tf.distribute.get_replica_context()
+    if ctx is not None and ctx.num_replicas_in_sync > 1:
+        present = [g for g in dense if g is not None]
+        reduced = iter(ctx.all_reduce(tf.distribute.ReduceOp.SUM, present) if present else [])
+        dense = [None if g is None else next(reduced) for g in dense]
+    return dense
+
+
+def _assign_add(variables: list[Any], deltas: list[Any], sign: float) -> None:
+    """``v += sign * d`` for each pair, as an update of every replica's copy (a merge call
+    under a strategy; the deltas are equal on all replicas)."""
+    import tensorflow as tf
+
+    pairs = [(v, d) for v, d in zip(variables, deltas, strict=True) if d is not None]
+
+    def update(strategy: Any, pairs: list[tuple[Any, Any]]) -> None:
+        for v, d in pairs:
+            var = v.value if isinstance(v, keras.Variable) else v
+            strategy.extended.update(
+                var,
+                lambda t, dd: t.assign_add(tf.cast(sign * dd, t.dtype)),
+                args=(d,),
+                group=False,
+            )
+
+    tf.__internal__.distribute.interim.maybe_merge_call(update, tf.distribute.get_strategy(), pairs)
 
 
 class AWPSwitch(keras.callbacks.Callback):
@@ -139,11 +203,23 @@ class AdamWTiedDecay(keras.optimizers.AdamW):
     def _apply_weight_decay(self, variables: list[Any]) -> None:
         if not self.weight_decay_ratio:
             return
-        for variable in variables:
-            if self._use_weight_decay(variable):
-                lr = ops.cast(self.learning_rate, variable.dtype)
-                wd = ops.cast(self.weight_decay_ratio, variable.dtype) * lr
+        import tensorflow as tf
+
+        def decay(distribution: Any, variables: list[Any]) -> None:
+            def step(variable: Any) -> None:
+                lr = tf.cast(self.learning_rate, variable.dtype)
+                wd = tf.cast(self.weight_decay_ratio, variable.dtype) * lr
                 variable.assign(variable - variable * wd * lr)
+
+            for variable in variables:
+                if self._use_weight_decay(variable):
+                    var = variable.value if isinstance(variable, keras.Variable) else variable
+                    distribution.extended.update(var, step, group=False)
+
+        # as Keras' own AdamW does: a merge call, so that it also runs under a strategy
+        tf.__internal__.distribute.interim.maybe_merge_call(
+            decay, self._distribution_strategy, variables
+        )
 
     def get_config(self) -> dict[str, Any]:
         cfg = super().get_config()
@@ -209,9 +285,10 @@ class Checkpoint(keras.callbacks.Callback):
     """After every epoch: the trainer's weights *and* optimizer state, and the epoch count, in
     ``directory`` (``latest.weights.h5``, ``state.json``); :meth:`restore` loads them."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, write: bool = True) -> None:
         super().__init__()
         self.directory = Path(directory)
+        self.write = write  # False on the non-chief workers of a cluster: they only restore
 
     @property
     def weights_path(self) -> Path:
@@ -222,6 +299,8 @@ class Checkpoint(keras.callbacks.Callback):
         return self.directory / "state.json"
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if not self.write:
+            return
         self.directory.mkdir(parents=True, exist_ok=True)
         tmp = self.directory / "partial.weights.h5"
         self.model.save_weights(tmp)
@@ -254,18 +333,19 @@ def fit(
     awp_start_epoch: int | None = None,
     callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: int = 2,
+    write_checkpoints: bool = True,
 ) -> keras.callbacks.History | None:
     """Train ``trainer`` on ``dataset`` (built from ``source``, a :class:`data.Batches`).
 
     With ``checkpoint_dir`` every epoch is saved there; ``resume`` continues from it (the data
     order of the following epochs is the one an uninterrupted run would have had). Without
     ``resume`` an existing checkpoint is an error, so that a run never silently continues
-    another one.
+    another one. ``write_checkpoints`` False (a non-chief worker) restores but never writes.
     """
     callbacks = list(callbacks or [])
     initial_epoch = 0
     if checkpoint_dir is not None:
-        ckpt = Checkpoint(checkpoint_dir)
+        ckpt = Checkpoint(checkpoint_dir, write=write_checkpoints)
         if ckpt.saved_epoch() and not resume:
             raise SystemExit(
                 f"{checkpoint_dir} holds a checkpoint of an earlier run: pass --resume to "
@@ -333,9 +413,18 @@ class SignRecipe:
         """``batch_size`` or ``per_class`` (class-balanced batches) for :class:`data.Batches`."""
         return {"batch_size": self.args.batch_size}
 
+    def landmark_view(self) -> Any:
+        """The part of the raw sequences :meth:`features` reads, as a
+        :class:`training_recipes.cache.LandmarkView`: what the disk cache keeps (default: every
+        frame and row)."""
+        from training_recipes.cache import LandmarkView
+
+        return LandmarkView(config={"recipe": self.script})
+
     label_smoothing: float = 0.0
     awp_lambda: float = 0.0
     awp_start_epoch: int | None = None
+    replicas: int = 1  # set by the driver: replicas of the tf.distribute strategy
 
     def summary(self) -> str:
         """One line of the training options for the model card."""
@@ -344,76 +433,134 @@ class SignRecipe:
 
 def _sign_run(
     recipe: SignRecipe,
-    raws: list[np.ndarray],
+    raws: Sequence[np.ndarray],
     ys: np.ndarray,
     labels: list[str],
     checkpoint_dir: Path | None,
 ) -> tuple[keras.Model, Any, float]:
-    """Train one model on ``raws``; return (model, preprocessor, seconds)."""
-    import time
+    """Train one model on ``raws``; return (model, preprocessor, seconds).
 
-    from training_recipes import data
+    Under ``--strategy`` the model and optimizer are built in the strategy's scope and the
+    batches of ``--batch-size`` / ``--per-class`` are per replica; with ``--mixed-precision``
+    the returned model is a float32 copy of the trained one (for export).
+    """
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import tensorflow as tf
+
+    from training_recipes import data, distribute
 
     args = recipe.args
+    strategy = distribute.get_strategy(getattr(args, "strategy", "default"), _opt(args, "tpu"))
+    recipe.replicas = int(strategy.num_replicas_in_sync)
+    policy = distribute.precision_policy(
+        bool(_opt(args, "mixed_precision")), getattr(args, "strategy", "default")
+    )
+    workers = _opt(args, "input_workers")
     pre = recipe.preprocessor(raws)
-    plain = [recipe.features(pre, r, None) for r in raws]
-    keep = [i for i, f in enumerate(plain) if len(f)]
+
+    def plain(i: int) -> np.ndarray:
+        return recipe.features(pre, raws[i], None)
+
+    with ThreadPoolExecutor(workers or min(8, os.cpu_count() or 1)) as pool:
+        lengths = list(pool.map(lambda i: len(plain(i)), range(len(raws))))
+    keep = [i for i, n in enumerate(lengths) if n]
     if len(keep) < len(raws):
         print(f"  {len(raws) - len(keep)} training sequences have no usable frame: left out")
     num_classes = len(labels)
 
     def prepare(i: int, rng: np.random.Generator | None) -> np.ndarray:
         if rng is None:
-            return plain[i]
+            return plain(i)
         f = recipe.features(pre, raws[i], rng)
-        return f if len(f) else plain[i]
+        return f if len(f) else plain(i)
 
+    batching = {k: v * recipe.replicas for k, v in recipe.batching().items()}  # global batch
     source = data.Batches(
         keep,
         ys[keep],
         prepare=prepare,
         pad=pre.pad_batch,
         collate=data.one_hot(num_classes),
-        lengths=[len(plain[i]) for i in keep],
+        lengths=[lengths[i] for i in keep],
         num_classes=num_classes,
         seed=args.seed,
         augment=not getattr(args, "no_augment", False),
-        **recipe.batching(),
+        **batching,
     )
     steps = len(source)
-    model = recipe.build(num_classes, pre, steps)
-    cce = keras.losses.CategoricalCrossentropy(
-        from_logits=True, label_smoothing=recipe.label_smoothing
-    )
-    trainer = Trainer(model, lambda y, p, x: cce(y, p), awp_lambda=recipe.awp_lambda)
-    metrics: list[Any] = [keras.metrics.CategoricalAccuracy(name="acc")]
-    metrics += [
-        keras.metrics.TopKCategoricalAccuracy(k, name=f"top{k}") for k in (5, 10) if k < num_classes
-    ]
-    trainer.compile(optimizer=recipe.optimizer(steps), metrics=metrics)
-    trainer(pre.pad_batch([plain[keep[0]]]), training=False)  # build before a restore
-    import tensorflow as tf
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        with strategy.scope():
+            model = recipe.build(num_classes, pre, steps)
+            cce = keras.losses.CategoricalCrossentropy(
+                from_logits=True, label_smoothing=recipe.label_smoothing
+            )
+            trainer = Trainer(model, lambda y, p, x: cce(y, p), awp_lambda=recipe.awp_lambda)
+            metrics: list[Any] = [keras.metrics.CategoricalAccuracy(name="acc")]
+            metrics += [
+                keras.metrics.TopKCategoricalAccuracy(k, name=f"top{k}")
+                for k in (5, 10)
+                if k < num_classes
+            ]
+            trainer.compile(
+                optimizer=recipe.optimizer(steps),
+                metrics=metrics,
+                jit_compile=True if _opt(args, "jit_compile") else "auto",
+            )
+            # Keras 3.15 reduces the step's logs with a mean over axis 0 under this strategy,
+            # which fails on scalars: the trainer returns them as 1-vectors there
+            trainer.vector_logs = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            example = pre.pad_batch([plain(keep[0])])
+            trainer(example, training=False)  # build before a restore
+            trainer.example_batch = (example, data.one_hot(num_classes)([int(ys[keep[0]])]))
+        spec = (
+            tf.TensorSpec((None, None, *pre.num_features), tf.float32),
+            tf.TensorSpec((None, num_classes), tf.float32),
+        )
+        scale = f", {recipe.replicas} replicas" if recipe.replicas > 1 else ""
+        print(
+            f"  model: {model.count_params():,} parameters; {steps} steps x {args.epochs} epochs"
+            f"{scale}{', ' + policy if policy != 'float32' else ''}",
+            flush=True,
+        )
+        start = time.perf_counter()
+        fit(
+            trainer,
+            source,
+            data.tf_dataset(
+                source, *spec, parallel=workers, strategy=strategy if recipe.replicas > 1 else None
+            ),
+            epochs=args.epochs,
+            checkpoint_dir=checkpoint_dir,
+            resume=args.resume,
+            awp_start_epoch=recipe.awp_start_epoch if recipe.awp_lambda else None,
+            verbose=2 if not _tty() else 1,
+            write_checkpoints=distribute.is_chief(strategy),
+        )
+        seconds = round(time.perf_counter() - start, 1)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    if policy != "float32" or strategy is not tf.distribute.get_strategy():
+        model = _float32_copy(recipe, model, num_classes, pre, steps)
+    return model, pre, seconds
 
-    spec = (
-        tf.TensorSpec((None, None, *pre.num_features), tf.float32),
-        tf.TensorSpec((None, num_classes), tf.float32),
-    )
-    print(
-        f"  model: {model.count_params():,} parameters; {steps} steps x {args.epochs} epochs",
-        flush=True,
-    )
-    start = time.perf_counter()
-    fit(
-        trainer,
-        source,
-        data.tf_dataset(source, *spec),
-        epochs=args.epochs,
-        checkpoint_dir=checkpoint_dir,
-        resume=args.resume,
-        awp_start_epoch=recipe.awp_start_epoch if recipe.awp_lambda else None,
-        verbose=2 if not _tty() else 1,
-    )
-    return model, pre, round(time.perf_counter() - start, 1)
+
+def _opt(args: Any, name: str) -> Any:
+    """An option the recipe may not have (scale-out options): None when absent."""
+    return getattr(args, name, None)
+
+
+def _float32_copy(
+    recipe: SignRecipe, model: keras.Model, num_classes: int, pre: Any, steps: int
+) -> keras.Model:
+    """A float32 build of ``model`` outside any strategy scope, holding its trained weights
+    (what the export converts)."""
+    keras.mixed_precision.set_global_policy("float32")
+    fresh = recipe.build(num_classes, pre, steps)
+    fresh.set_weights(model.get_weights())
+    return fresh
 
 
 def _tty() -> bool:
@@ -438,16 +585,23 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
 
     from aslsign.io import GislrDataset
     from aslsign.recognizer import read_label_map
-    from training_recipes import card, data, export
+    from training_recipes import card, data, distribute, export
+    from training_recipes.cache import take
     from training_recipes.evaluate import evaluate_signs
     from training_recipes.variants import add_variants, variant_list
 
     args = recipe.args
+    # first: a multi-worker strategy must exist before TensorFlow runs anything
+    strategy = distribute.get_strategy(getattr(args, "strategy", "default"), _opt(args, "tpu"))
+    chief = distribute.is_chief(strategy)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    cache_dir = Path(_opt(args, "cache_dir") or out.parent / (out.name + ".cache"))
     ckpt_root = (
         Path(args.checkpoint_dir) if args.checkpoint_dir else out.parent / (out.name + ".ckpt")
     )
+    if not chief:  # train alike, restore from the chief's checkpoints, write into a temp dir
+        out = Path(tempfile.mkdtemp(prefix="aslsign-worker-")) / out.name
+    out.parent.mkdir(parents=True, exist_ok=True)
     if not args.resume and any(ckpt_root.glob("*/state.json")):
         raise SystemExit(
             f"{ckpt_root} holds checkpoints of an earlier run: pass --resume to continue it, "
@@ -459,7 +613,9 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
     missing = set(ds.signs) - set(labels)
     if missing:
         raise SystemExit(f"Signs {sorted(missing)} are not in --label-map.")
-    raws, ys = data.load_raw(ds, labels)
+    raws, ys = data.load_sequences(
+        ds, labels, recipe.landmark_view(), cache_dir, _opt(args, "input_workers")
+    )
     who = np.array([r.participant_id for r in ds.records])
     val_ids = [int(v) for v in args.val_ids.split(",")] if args.val_ids else None
     train_ids, val_ids = data.split_participants(
@@ -481,7 +637,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
             te = pick(fold)
             set_seed(args.seed + 1 + i)
             model, pre, secs = _sign_run(
-                recipe, [raws[j] for j in tr], ys[tr], labels, ckpt_root / f"fold{i}"
+                recipe, take(raws, tr), ys[tr], labels, ckpt_root / f"fold{i}"
             )
             cv_seconds += secs
             with tempfile.TemporaryDirectory(dir=out.parent) as d:
@@ -495,7 +651,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
                     preprocessor=pre,
                     training={},
                 )
-                r = evaluate_signs(Path(d), [raws[j] for j in te], ys[te], top_k=(1,))
+                r = evaluate_signs(Path(d), take(raws, te), ys[te], top_k=(1,))
             results.append({"participants": fold, **r})
             print(f"  fold {i}: top-1 {r['top1']:.4f} on {r['count']} sequences", flush=True)
         correct = sum(round(f["top1"] * f["count"]) for f in results)
@@ -513,7 +669,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
     print(f"data: {ds}; train participants {train_ids}, held out {val_ids}", flush=True)
     set_seed(args.seed)
     tr = pick(train_ids)
-    train_raw, train_y = [raws[j] for j in tr], ys[tr]
+    train_raw, train_y = take(raws, tr), ys[tr]
     model, pre, seconds = _sign_run(recipe, train_raw, train_y, labels, ckpt_root / "final")
     name = args.name or out.name
     with export.staged_dir(out) as tmp:
@@ -541,7 +697,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
         probe = [f for f in (recipe.features(pre, r, None) for r in train_raw[:8]) if len(f)]
         if val_ids:
             te = pick(val_ids)
-            val_raw, val_y = [raws[j] for j in te], ys[te]
+            val_raw, val_y = take(raws, te), ys[te]
             probe = [
                 f for f in (recipe.features(pre, r, None) for r in val_raw[:8]) if len(f)
             ] or probe
@@ -575,12 +731,15 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
         (tmp / "README.md").write_text(card.sign_card(config, command))
         if getattr(args, "prototypes", False):
             protos = {}
-            for i, sign in enumerate(labels):
-                members = [r for r, y in zip(train_raw, train_y, strict=True) if y == i]
+            for i, sign in enumerate(labels):  # all 543 landmarks: read from the files
+                members = [ds.records[j].load() for j, y in zip(tr, train_y, strict=True) if y == i]
                 if members:
                     protos[sign] = export.sign_prototype(members)
             export.write_examples(tmp / "examples.json", protos)
-    shutil.rmtree(ckpt_root, ignore_errors=True)  # the run finished: nothing to resume
+    if chief:
+        shutil.rmtree(ckpt_root, ignore_errors=True)  # the run finished: nothing to resume
+    else:
+        shutil.rmtree(out.parent, ignore_errors=True)
     print(json.dumps({"out": str(out), **metrics}, indent=2))
     export.publish(out, getattr(args, "push_to_hub", None))  # the artifact is in place
     return metrics
@@ -632,6 +791,9 @@ def sign_parser(description: str, val_help: str) -> argparse.ArgumentParser:
         action="store_true",
         help="also write examples.json: one averaged prototype sequence per sign",
     )
+    from training_recipes.distribute import add_scale_options
+
+    add_scale_options(p)
     return p
 
 

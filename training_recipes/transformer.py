@@ -68,7 +68,9 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from aslsign.landmarks import LEFT_HAND, RIGHT_HAND
 from aslsign.preprocessing.wijkhuizen import CHANNELS, NUM_COORDS, WijkhuizenPreprocessor
+from training_recipes.cache import LandmarkView
 from training_recipes.train import (
     SignRecipe,
     add_run_options,
@@ -334,7 +336,9 @@ def build_model(
         x = TransformerBlock(units, num_heads, mlp_ratio, mlp_dropout, name=f"block_{b}")(x, mask)
     x = MaskedMeanPool(name="pool")(x, mask)
     x = layers.Dropout(classifier_dropout, name="classifier_dropout")(x)
-    outputs = layers.Dense(num_classes, kernel_initializer="glorot_uniform", name="classifier")(x)
+    outputs = layers.Dense(  # float32 logits also under mixed precision (--mixed-precision)
+        num_classes, kernel_initializer="glorot_uniform", name="classifier", dtype="float32"
+    )(x)
     return keras.Model(inputs, outputs, name=ARCHITECTURE)
 
 
@@ -431,6 +435,15 @@ class TransformerRecipe(SignRecipe):
         """The pipeline with its per-coordinate mean/std measured on the training split."""
         a = self.args
         return WijkhuizenPreprocessor(frames=a.frames, mirror_lips=a.mirror_lips).fit(train_raws)
+
+    def landmark_view(self) -> LandmarkView:
+        """The cache keeps every frame (pooling counts them) and the rows the pipeline reads
+        for either dominant hand (both hands: the dominant one is the one seen more)."""
+        a = self.args
+        pre = WijkhuizenPreprocessor(frames=a.frames, mirror_lips=a.mirror_lips)
+        used = np.concatenate([pre.rows("left"), pre.rows("right"), LEFT_HAND, RIGHT_HAND])
+        config = {k: v for k, v in pre.to_config().items() if k not in ("mean", "std")}
+        return LandmarkView(tuple(np.unique(used).tolist()), None, {"preprocessing": config})
 
     def build(
         self, num_classes: int, pre: WijkhuizenPreprocessor, steps_per_epoch: int

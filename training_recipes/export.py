@@ -254,7 +254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--participants", default=None, help="comma-separated participant ids to keep of --data"
     )
     p.add_argument(
-        "--describe", default=None, help="variants: how the card names the data (default: paths)"
+        "--describe",
+        default=None,
+        help="variants: how the card describes the --data sequences (none: the folder names)",
     )
     args = p.parse_args(argv)
     config = ModelConfig.load(args.artifact / "config.json")

@@ -28,6 +28,7 @@ from .errors import (
     RepoIdError,
     SequenceNotFoundError,
     SignatureMismatchError,
+    TimestampError,
     WrongTaskError,
 )
 from .fingerspelling import FingerspellingRecognizer
@@ -46,6 +47,7 @@ from .io import (
 from .recognizer import SignRecognizer, read_label_map
 from .registry import DEFAULT_FINGERSPELLING_MODEL, DEFAULT_MODEL, is_model, list_models
 from .results import Category, FingerspellingResult, SignResult
+from .streaming import RecognitionStream
 
 __version__ = "0.1.0"
 
@@ -71,12 +73,14 @@ __all__ = [
     "ModelFileError",
     "ModelNotFoundError",
     "PushResult",
+    "RecognitionStream",
     "RepoIdError",
     "SequenceNotFoundError",
     "SignRecognizer",
     "SignResult",
     "SignatureMismatchError",
     "TensorSpec",
+    "TimestampError",
     "WrongTaskError",
     "__version__",
     "card_metadata",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from .config import BASE_VARIANT, ModelConfig
 from .errors import SignatureMismatchError, WrongTaskError
 from .io import LandmarkInput
 from .runtime import LiteRTModel
+
+if TYPE_CHECKING:
+    from .streaming import RecognitionStream
 
 __all__ = ["RECOGNIZERS", "Recognizer"]
 
@@ -41,6 +44,8 @@ class Recognizer(Generic[ResultT]):
 
     #: the config.json ``task`` this recogniser runs
     task: ClassVar[str]
+    #: ``(window_frames, stride)`` of :meth:`stream` when not given
+    stream_defaults: ClassVar[tuple[int, int]] = (64, 8)
 
     def __init__(
         self,
@@ -216,6 +221,28 @@ class Recognizer(Generic[ResultT]):
             if previous is not None:
                 collect(*previous)
         return [r for r in results if r is not None]
+
+    def stream(
+        self,
+        window_frames: int | None = None,
+        stride: int | None = None,
+        callback: Callable[[ResultT, int], None] | None = None,
+        **options: Any,
+    ) -> RecognitionStream[ResultT]:
+        """Recognise a live stream of frames (:class:`aslsign.streaming.RecognitionStream`):
+        ``push(frame, timestamp_ms)`` each frame; every ``stride`` frames the last
+        ``window_frames`` are recognised as :meth:`predict` would (default: the recogniser's
+        :attr:`stream_defaults`). ``options`` go to ``predict`` (``top_k``, ``beam_width``)."""
+        from .streaming import RecognitionStream
+
+        default_window, default_stride = self.stream_defaults
+        return RecognitionStream(
+            self,
+            default_window if window_frames is None else window_frames,
+            default_stride if stride is None else stride,
+            callback,
+            **options,
+        )
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         if self._model is None:

@@ -20,6 +20,7 @@ __all__ = [
     "RepoIdError",
     "SequenceNotFoundError",
     "SignatureMismatchError",
+    "TimestampError",
     "WrongTaskError",
 ]
 
@@ -75,3 +76,8 @@ class RepoIdError(AslSignError, ValueError):
 class HubError(AslSignError, OSError):
     """The Hugging Face hub refused a request (the message has its status and reason) or could
     not be reached, e.g. while publishing with :func:`aslsign.push_to_hub`."""
+
+
+class TimestampError(AslSignError, ValueError):
+    """A frame pushed to a stream does not come after the one before it (timestamps must
+    increase)."""

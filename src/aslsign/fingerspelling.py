@@ -53,6 +53,8 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
     """
 
     task = "fingerspelling"
+    #: a stream recognises the last 256 frames (about 8.5 s at 30 fps) every 16
+    stream_defaults = (256, 16)
 
     def __init__(
         self,

@@ -39,6 +39,8 @@ class SignRecognizer(Recognizer[SignResult]):
     """
 
     task = "isolated_sign"
+    #: a stream recognises the last 64 frames (about 2 s at 30 fps) every 8
+    stream_defaults = (64, 8)
 
     def __init__(
         self,

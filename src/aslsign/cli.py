@@ -6,6 +6,7 @@ aslsign predict --model ctc_tiny.synth_letters FILE... [--sequence-id ID] [--bea
 aslsign info [MODEL] [--json]
 aslsign models
 aslsign push ARTIFACT_DIR owner/name [--revision BRANCH] [--private] [--token T] [--message M]
+aslsign render FILE [--sequence-id ID] -o out.gif|out.mp4 [--fps N] [--model M] [--size PX]
 """
 
 from __future__ import annotations
@@ -106,6 +107,24 @@ def _parser() -> argparse.ArgumentParser:
         "--token", default=None, help="hub token with write access (default: HF_TOKEN or login)"
     )
     push.add_argument("--message", default=None, help="commit message")
+
+    rd = sub.add_parser(
+        "render",
+        help="draw a landmark sequence as an animated GIF or MP4 (needs aslsign[viz])",
+        description="Draw the hands, upper-body pose and face contours of one sequence, frame by "
+        "frame. With --model each frame also shows the prediction of the sequence up to that "
+        "frame (the streaming API, stride 1).",
+    )
+    rd.add_argument("file", type=Path, help="GISLR or ASLFR parquet file")
+    rd.add_argument(
+        "--sequence-id", type=int, help="sequence of an ASLFR file (default: its first)"
+    )
+    rd.add_argument("-o", "--output", type=Path, required=True, help="out.gif or out.mp4")
+    rd.add_argument("--fps", type=float, default=15, help="frames per second (default 15)")
+    rd.add_argument("--size", type=int, default=512, help="frame width and height in pixels")
+    rd.add_argument("--title", default=None, help="title (default: the file name)")
+    rd.add_argument("--model", default=None, help="label each frame with this model's prediction")
+    rd.add_argument("--variant", default=None, help="model variant (fp32, fp16, int8)")
     return p
 
 
@@ -118,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _info(args)
         if args.command == "push":
             return _push(args)
+        if args.command == "render":
+            return _render(args)
         defaults = {DEFAULT_MODEL, DEFAULT_FINGERSPELLING_MODEL}
         for e in zoo_entries():
             status = e.status + (", default" if e.name in defaults else "")
@@ -283,6 +304,47 @@ def _push(args: argparse.Namespace) -> int:
     print(f"pushed {', '.join(result.files)} to {result.repo_id}@{result.revision}")
     print(f"commit {result.commit_sha}: {result.commit_url}")
     return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from .viz import render
+
+    suffix = args.output.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        print(f"aslsign render: -o must end in .gif or .mp4, got {args.output}", file=sys.stderr)
+        return 2
+    if args.fps <= 0 or args.size < 16:
+        print("aslsign render: --fps must be > 0 and --size >= 16", file=sys.stderr)
+        return 2
+    title = args.title if args.title is not None else args.file.name
+    if is_aslfr_file(args.file):
+        ids = None if args.sequence_id is None else [args.sequence_id]
+        sid, x = next(iter(read_fingerspelling_file(args.file, ids)))
+        if args.title is None:
+            title = f"{args.file.name} #{sid}"
+    else:
+        x = load_sequence(args.file)
+    labels = None if args.model is None else _stream_labels(args, x)
+    out = render(x, args.output, fps=args.fps, title=title, labels=labels, size=args.size)
+    print(f"wrote {out} ({len(x)} frames)")
+    return 0
+
+
+def _stream_labels(args: argparse.Namespace, x: np.ndarray) -> list[str]:
+    """The prediction of frames 0..t for every frame t (a stream over the whole sequence)."""
+    args.beam_width, args.inference_args, args.label_map, args.top_k = 1, None, None, 1
+    labels = []
+    with _open(args) as rec:
+        stream = rec.stream(window_frames=len(x), stride=1)
+        for t, frame in enumerate(x):
+            r = stream.push(frame, timestamp_ms=t + 1)
+            if isinstance(r, FingerspellingResult):
+                labels.append(r.text if r.detected else "(no hands)")
+            elif isinstance(r, SignResult):
+                labels.append(f"{r.label} {r.score:.2f}" if r.detected else "(no landmarks)")
+            else:
+                labels.append("")
+    return labels
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -15,9 +15,16 @@ All indices are *global* (0–542), so ``landmarks[:, LIPS]`` works on a (frames
 :data:`MIRROR` is a permutation of the 543 rows that swaps the left and right side of the body
 (hands, pose pairs, and the named lip/eye/nose pairs); apply it together with ``x -> 1 - x`` to
 mirror a sequence. Face-mesh points outside the named groups are left in place.
+
+The ``*_CONNECTIONS`` tuples are the Holistic topology as (row, row) pairs of global rows, for
+drawing skeletons: the 21-point hand graph for each hand, the upper body of the pose model
+(pose points 0-24) and the face-mesh contours (oval, lips, eyes, eyebrows; the edges of
+MediaPipe's ``FACEMESH_CONTOURS``).
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -25,19 +32,24 @@ __all__ = [
     "ARM_POSE",
     "ASLFR_COLUMNS",
     "FACE",
+    "FACE_CONNECTIONS",
     "GROUPS",
     "HANDS",
+    "HAND_CONNECTIONS",
     "LEFT_ARM_POSE",
     "LEFT_EYE",
     "LEFT_HAND",
+    "LEFT_HAND_CONNECTIONS",
     "LIPS",
     "MIRROR",
     "NOSE",
     "NUM_LANDMARKS",
     "POSE",
+    "POSE_CONNECTIONS_UPPER_BODY",
     "RIGHT_ARM_POSE",
     "RIGHT_EYE",
     "RIGHT_HAND",
+    "RIGHT_HAND_CONNECTIONS",
     "SLICES",
     "TYPE_OFFSETS",
     "mirror",
@@ -176,3 +188,72 @@ def mirror(landmarks: np.ndarray) -> np.ndarray:
     out = landmarks[..., MIRROR, :].copy()
     out[..., 0] = 1.0 - out[..., 0]
     return out
+
+
+# --- Connections (skeleton edges) ---------------------------------------------------------------
+
+
+def _chain(*points: int) -> tuple[tuple[int, int], ...]:
+    """Edges of the polyline through ``points``."""
+    return tuple(itertools.pairwise(points))
+
+
+def _offset(edges: tuple[tuple[int, int], ...], base: int) -> tuple[tuple[int, int], ...]:
+    return tuple((base + a, base + b) for a, b in edges)
+
+
+# The 21-point hand: 0 wrist, 1-4 thumb, 5-8 index, 9-12 middle, 13-16 ring, 17-20 pinky.
+_HAND_EDGES = (
+    _chain(0, 1, 2, 3, 4)  # thumb
+    + _chain(5, 6, 7, 8)  # index
+    + _chain(9, 10, 11, 12)  # middle
+    + _chain(13, 14, 15, 16)  # ring
+    + _chain(17, 18, 19, 20)  # pinky
+    + _chain(0, 5, 9, 13, 17, 0)  # palm
+)
+#: Hand graph in hand-local indices 0-20 (21 edges); offset it into a hand's rows to use it.
+HAND_CONNECTIONS: tuple[tuple[int, int], ...] = _HAND_EDGES
+LEFT_HAND_CONNECTIONS = _offset(_HAND_EDGES, TYPE_OFFSETS["left_hand"][0])
+RIGHT_HAND_CONNECTIONS = _offset(_HAND_EDGES, TYPE_OFFSETS["right_hand"][0])
+
+# Pose model 0-24: 0 nose, 1-3 left eye, 4-6 right eye, 7/8 ears, 9/10 mouth, 11/12 shoulders,
+# 13/14 elbows, 15/16 wrists, 17-22 pinky/index/thumb, 23/24 hips (the legs, 25-32, are left out:
+# the GISLR camera rarely sees them).
+_POSE_EDGES = (
+    _chain(0, 1, 2, 3, 7)  # nose -> left eye -> left ear
+    + _chain(0, 4, 5, 6, 8)  # nose -> right eye -> right ear
+    + _chain(9, 10)  # mouth
+    + _chain(11, 12)  # shoulders
+    + _chain(11, 13, 15, 17, 19, 15, 21)  # left arm and hand points
+    + _chain(12, 14, 16, 18, 20, 16, 22)  # right arm and hand points
+    + _chain(11, 23, 24, 12)  # torso
+)
+POSE_CONNECTIONS_UPPER_BODY = _offset(_POSE_EDGES, TYPE_OFFSETS["pose"][0])
+
+# Face-mesh contours (face rows are global rows 0-467, no offset).
+_FACE_OVAL = _chain(
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+    152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109, 10,
+)  # fmt: skip
+_LIPS_EDGES = (
+    _chain(61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)  # outer, lower
+    + _chain(61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)  # outer, upper
+    + _chain(78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)  # inner, lower
+    + _chain(78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)  # inner, upper
+)
+_LEFT_EYE_EDGES = _chain(263, 249, 390, 373, 374, 380, 381, 382, 362) + _chain(
+    263, 466, 388, 387, 386, 385, 384, 398, 362
+)
+_RIGHT_EYE_EDGES = _chain(33, 7, 163, 144, 145, 153, 154, 155, 133) + _chain(
+    33, 246, 161, 160, 159, 158, 157, 173, 133
+)
+_LEFT_EYEBROW_EDGES = _chain(276, 283, 282, 295, 285) + _chain(300, 293, 334, 296, 336)
+_RIGHT_EYEBROW_EDGES = _chain(46, 53, 52, 65, 55) + _chain(70, 63, 105, 66, 107)
+FACE_CONNECTIONS = (
+    _FACE_OVAL
+    + _LIPS_EDGES
+    + _LEFT_EYE_EDGES
+    + _RIGHT_EYE_EDGES
+    + _LEFT_EYEBROW_EDGES
+    + _RIGHT_EYEBROW_EDGES
+)

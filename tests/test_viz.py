@@ -74,8 +74,9 @@ def _hand(center: tuple[float, float], spread: float = 0.03) -> np.ndarray:
         angle = np.deg2rad(-150 + 30 * finger)
         for k in range(4):
             r = spread * (k + 1) / 4
-            pts[1 + 4 * finger + k, :2] = center[0] + r * np.cos(angle), center[1] + r * np.sin(
-                angle
+            pts[1 + 4 * finger + k, :2] = (
+                center[0] + r * np.cos(angle),
+                center[1] + r * np.sin(angle),
             )
     return pts
 

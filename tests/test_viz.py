@@ -289,3 +289,30 @@ def test_cli_render_bad_suffix(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 2 and ".gif or .mp4" in proc.stderr
+
+
+@requires_viz
+def test_cli_render_aslfr_sequence(tmp_path: Path) -> None:
+    from aslsign import write_fingerspelling
+
+    x = _synthetic()
+    path = write_fingerspelling(tmp_path / "spell.parquet", {5: x, 9: np.concatenate([x, x])})
+    _cli(str(path), "--sequence-id", "9", "-o", str(tmp_path / "nine.gif"), "--size", "64")
+    assert len(_read(tmp_path / "nine.gif")) == 10
+    _cli(str(path), "-o", str(tmp_path / "first.gif"), "--size", "64")
+    assert len(_read(tmp_path / "first.gif")) == 5
+    out = tmp_path / "spelled.mp4"
+    _cli(str(path), "--sequence-id", "9", "-o", str(out), "--model", "ctc_tiny.synth_letters")
+    assert out.stat().st_size > 0
+
+
+def test_missing_viz_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from aslsign import viz
+
+    for name in ("PIL", "imageio", "imageio.v3"):
+        monkeypatch.setitem(sys.modules, name, None)  # an import of it raises ImportError
+    with pytest.raises(ImportError, match=r'pip install "aslsign\[viz\]"'):
+        viz.render(_synthetic(), tmp_path / "a.gif")
+    assert not (tmp_path / "a.gif").exists()

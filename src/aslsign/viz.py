@@ -61,7 +61,7 @@ def _imports() -> tuple[Any, Any, Any]:
     try:
         import imageio.v3 as iio
         from PIL import Image, ImageDraw
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    except ImportError as exc:
         raise ImportError(f"{_INSTALL_HINT} ({exc})") from exc
     return Image, ImageDraw, iio
 

@@ -316,3 +316,18 @@ def test_missing_viz_extra_says_what_to_install(
     with pytest.raises(ImportError, match=r'pip install "aslsign\[viz\]"'):
         viz.render(_synthetic(), tmp_path / "a.gif")
     assert not (tmp_path / "a.gif").exists()
+
+
+@requires_viz
+def test_partly_detected_hand_draws_only_finite_points(tmp_path: Path) -> None:
+    from aslsign.viz import render
+
+    x = _synthetic()[:1].repeat(2, axis=0)
+    x[:, 522:543] = _hand((0.5, 0.6), spread=0.2)
+    x[1, 522] = np.nan  # no wrist in frame 1: no wrist dot, no palm edges from it
+    frames = _read(render(x, tmp_path / "p.gif", size=256))
+    cx, cy = (round(v) for v in _pixel(np.array([0.5, 0.6]), 256))
+    near_wrist = (slice(cy - 8, cy + 9), slice(cx - 8, cx + 9))
+    assert _mask(frames[0], BLUE)[near_wrist].any()
+    assert not _mask(frames[1], BLUE)[near_wrist].any()
+    assert _mask(frames[1], BLUE).sum() > 100  # the fingers are still there

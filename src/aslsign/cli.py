@@ -87,6 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--variant", default=None, help="describe this variant (fp32, fp16, int8)")
     info.add_argument("--json", action="store_true", help="print the full config as JSON")
 
+    st = sub.add_parser(
+        "stats",
+        help="statistics of a dataset: lengths, missing parts, hands, signs, participants",
+        description="PATH: a GISLR folder, an ASLFR folder (train.csv), or parquet files.",
+    )
+    st.add_argument("paths", nargs="+", type=Path, help="a dataset folder, or files")
+    st.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    st.add_argument("--plots", type=Path, help="also write PNG plots into this directory")
+    st.add_argument("--workers", type=int, default=None, help="threads reading files")
+
     sub.add_parser(
         "models", help="list the zoo: bundled models, and published-size ones to build yourself"
     )
@@ -135,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _predict(args)
         if args.command == "info":
             return _info(args)
+        if args.command == "stats":
+            return _stats(args)
         if args.command == "push":
             return _push(args)
         if args.command == "render":
@@ -394,6 +406,21 @@ def _info(args: argparse.Namespace) -> int:
         )
     for key, value in rows:
         print(f"{key:>17}: {value}")
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from .stats import collect_counts, format_table, summarize, write_plots
+
+    if args.workers is not None and args.workers < 1:
+        raise SystemExit(f"aslsign: error: --workers must be >= 1, got {args.workers}")
+    source = args.paths[0] if len(args.paths) == 1 and args.paths[0].is_dir() else args.paths
+    counts, kind = collect_counts(source, workers=args.workers, progress=sys.stderr.isatty())
+    stats = summarize(counts, kind)
+    print(json.dumps(stats, indent=2) if args.json else format_table(stats))
+    if args.plots:
+        for path in write_plots(counts, args.plots):
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

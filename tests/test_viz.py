@@ -331,3 +331,16 @@ def test_partly_detected_hand_draws_only_finite_points(tmp_path: Path) -> None:
     assert _mask(frames[0], BLUE)[near_wrist].any()
     assert not _mask(frames[1], BLUE)[near_wrist].any()
     assert _mask(frames[1], BLUE).sum() > 100  # the fingers are still there
+
+
+@requires_viz
+def test_render_mp4_odd_size_is_padded_to_even(tmp_path: Path) -> None:
+    import imageio.v2 as iio2
+
+    from aslsign.viz import render
+
+    out = render(_synthetic(), tmp_path / "odd.mp4", size=101)
+    reader = iio2.get_reader(out, format="FFMPEG")
+    frames = np.stack([np.asarray(f) for f in reader])
+    reader.close()
+    assert frames.shape == (5, 102, 102, 3)

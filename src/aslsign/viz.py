@@ -190,6 +190,10 @@ def _write(frames: list[np.ndarray], path: Path, fps: float) -> Path:
         import imageio_ffmpeg  # noqa: F401
     except ImportError as exc:
         raise ImportError(f"{_INSTALL_HINT} (MP4 needs imageio-ffmpeg: {exc})") from exc
+    h, w = frames[0].shape[:2]
+    if h % 2 or w % 2:  # H.264 with yuv420p needs even sides: pad with the background
+        pad = ((0, h % 2), (0, w % 2), (0, 0))
+        frames = [np.pad(f, pad, constant_values=BACKGROUND[0]) for f in frames]
     writer: Any = iio2.get_writer(path, format="FFMPEG", mode="I", fps=fps, macro_block_size=1)
     with writer as w:
         for f in frames:
@@ -213,7 +217,8 @@ def render(
         fps: frames per second of the animation.
         title: text drawn at the top of every frame.
         labels: one string per frame (e.g. a streaming prediction) drawn at the bottom.
-        size: width and height of the square frames in pixels.
+        size: width and height of the square frames in pixels (an MP4 of odd size gets one
+            background row and column more: H.264 needs even sides).
 
     Returns the path written. Raises :class:`~aslsign.errors.InputShapeError` for an array of
     the wrong shape, ``ValueError`` for another suffix or bad arguments.

@@ -65,7 +65,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import yaml
 
-__all__ = ["WRITE_TOKEN", "HubServer", "LoggedRequest", "client_env"]
+__all__ = ["WRITE_TOKEN", "HubServer", "LoggedRequest", "client_env", "run_client_script"]
 
 LFS_SUFFIXES = (".tflite", ".bin", ".onnx", ".safetensors", ".h5", ".keras")
 #: The token a :class:`HubServer` accepts for writes (and reads of private repos) by default.
@@ -616,3 +616,32 @@ def client_env(server: HubServer, hf_home: Path, **extra: str) -> dict[str, str]
         **extra,
     )
     return env
+
+
+def run_client_script(
+    server: HubServer, code: str, spec: object, env: dict[str, str], timeout: float = 180
+) -> list[dict]:
+    """Run ``python -c code json(spec)`` with ``env``; the script prints ``RESULTS [...]``, one
+    object per call. Returns them, each with a ``context`` (its message, the client's stderr
+    and the requests the hub received) for assertion messages; fails when the client does."""
+    import subprocess
+    import sys
+
+    start = len(server.requests)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(spec)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULTS ")]
+    context = (
+        f"client exit code {proc.returncode}\n--- stderr ---\n{proc.stderr[-4000:]}\n"
+        f"--- requests the fake hub received ---\n{server.log(start)}"
+    )
+    assert proc.returncode == 0 and lines, context
+    results: list[dict] = json.loads(lines[-1][len("RESULTS ") :])
+    for result in results:
+        result["context"] = f"{result.get('message', 'ok')}\n{context}"
+    return results

@@ -8,17 +8,14 @@ it at the loopback server (and ``HF_HOME`` at a temporary directory).
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import HAS_TF
-from hub_server import HubServer, client_env
+from hub_server import HubServer, client_env, run_client_script
 
 import aslsign
 from aslsign import SignRecognizer
@@ -133,25 +130,12 @@ def run_client(
     server: HubServer, hf_home: Path, sequence: Path, calls: list[dict], **env_extra: str
 ) -> list[dict]:
     """Run the calls in a fresh interpreter pointed at ``server``; fail with its log."""
-    env = client_env(server, hf_home, **env_extra)
-    start = len(server.requests)
-    spec = json.dumps({"sequence": str(sequence), "calls": calls})
-    proc = subprocess.run(
-        [sys.executable, "-c", CLIENT, spec],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    spec = {"sequence": str(sequence), "calls": calls}
+    results = run_client_script(
+        server, CLIENT, spec, client_env(server, hf_home, **env_extra), timeout=120
     )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULTS ")]
-    context = (
-        f"client exit code {proc.returncode}\n--- stderr ---\n{proc.stderr[-4000:]}\n"
-        f"--- requests the fake hub received ---\n{server.log(start)}"
-    )
-    assert proc.returncode == 0 and lines, context
-    results = json.loads(lines[-1][len("RESULTS ") :])
     for call, result in zip(calls, results, strict=True):
-        result["context"] = f"call {call}: {result.get('message', 'ok')}\n{context}"
+        result["context"] = f"call {call}: {result['context']}"
     return results
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hub_server import WRITE_TOKEN, HubServer, client_env
+from hub_server import WRITE_TOKEN, HubServer, client_env, run_client_script
 
 import aslsign
 from aslsign import SignRecognizer
@@ -95,25 +95,8 @@ def hub():
 
 def run(server: HubServer, tmp: Path, calls: list[dict], sequences=(), **env: str) -> list[dict]:
     """Run the calls in a fresh client process pointed at ``server``; fail with its log."""
-    start = len(server.requests)
-    spec = json.dumps({"calls": calls, "sequences": list(sequences)})
-    proc = subprocess.run(
-        [sys.executable, "-c", CLIENT, spec],
-        env=client_env(server, tmp / "hf", **env),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULTS ")]
-    context = (
-        f"client exit code {proc.returncode}\n--- stderr ---\n{proc.stderr[-4000:]}\n"
-        f"--- requests the fake hub received ---\n{server.log(start)}"
-    )
-    assert proc.returncode == 0 and lines, context
-    results = json.loads(lines[-1][len("RESULTS ") :])
-    for result in results:
-        result["context"] = f"{result.get('message', 'ok')}\n{context}"
-    return results
+    spec = {"calls": calls, "sequences": list(sequences)}
+    return run_client_script(server, CLIENT, spec, client_env(server, tmp / "hf", **env))
 
 
 def ok(result: dict) -> dict:

@@ -62,11 +62,18 @@ def test_variant_agrees_with_fp32_on_real_sequences(variant, files):
     assert 0 < max(diffs) < (1e-3 if variant == "fp16" else 2e-2)
 
 
-def test_fingerspelling_variant_transcribes(tmp_path):
+def test_fingerspelling_variant_transcribes(files):
     name = aslsign.DEFAULT_FINGERSPELLING_MODEL
-    with FingerspellingRecognizer.from_pretrained(name, variant="fp16") as rec:
-        assert rec.variant == "fp16"
-        assert Path(rec.source) == zoo_dir() / name
+    seqs = [aslsign.load_sequence(p) for p in files[:20]]
+    with (
+        FingerspellingRecognizer.from_pretrained(name) as base,
+        FingerspellingRecognizer.from_pretrained(name, variant="fp16") as rec,
+    ):
+        assert rec.variant == "fp16" and Path(rec.source) == zoo_dir() / name
+        ref, got = base.predict_batch(seqs), rec.predict_batch(seqs)
+    # a different file (float16 weights), the same transcriptions of real landmark sequences
+    assert [r.text for r in got] == [r.text for r in ref]
+    assert any(r.text for r in ref)
 
 
 def _copy(tmp_path: Path) -> Path:

@@ -110,35 +110,39 @@ def _eval_results(config: ModelConfig, dataset: str) -> list[Any]:
     task_type, task_name = _TASK_TAGS[config.task], _TASK_NAMES[config.task]
     data = dataset + (" (synthetic)" if _synthetic(config) else "")
     results = []
+
+    def add(dataset_name: str, split: str, metric: str, value: Any, name: str) -> None:
+        results.append(
+            EvalResult(
+                task_type=task_type,
+                task_name=task_name,
+                dataset_type=dataset,
+                dataset_name=dataset_name,
+                dataset_split=split,
+                metric_type=metric,
+                metric_value=round(float(value), 4),
+                metric_name=name,
+            )
+        )
+
     if config.task == "isolated_sign":
-        cv = m.get("cv")
+        cv, val = m.get("cv"), m.get("validation")
         if isinstance(cv, dict) and "top1" in cv:
             folds = len(cv.get("folds", []))
-            results.append(
-                EvalResult(
-                    task_type=task_type,
-                    task_name=task_name,
-                    dataset_type=dataset,
-                    dataset_name=f"{data}, {folds}-fold cross-validation by participant",
-                    dataset_split="cross-validation (held-out participants)",
-                    metric_type="accuracy",
-                    metric_value=round(float(cv["top1"]), 4),
-                    metric_name="top-1 accuracy",
-                )
+            add(
+                f"{data}, {folds}-fold cross-validation by participant",
+                "cross-validation (held-out participants)",
+                "accuracy",
+                cv["top1"],
+                "top-1 accuracy",
             )
-        val = m.get("validation")
         if isinstance(val, dict) and "top1" in val:
-            results.append(
-                EvalResult(
-                    task_type=task_type,
-                    task_name=task_name,
-                    dataset_type=dataset,
-                    dataset_name=data,
-                    dataset_split="validation (held-out participants)",
-                    metric_type="accuracy",
-                    metric_value=round(float(val["top1"]), 4),
-                    metric_name="top-1 accuracy",
-                )
+            add(
+                data,
+                "validation (held-out participants)",
+                "accuracy",
+                val["top1"],
+                "top-1 accuracy",
             )
     else:
         for key in ("validation", "validation_beam"):
@@ -152,17 +156,12 @@ def _eval_results(config: ModelConfig, dataset: str) -> list[Any]:
                 ("exact_match", "exact match"),
             ):
                 if metric in s:
-                    results.append(
-                        EvalResult(
-                            task_type=task_type,
-                            task_name=task_name,
-                            dataset_type=dataset,
-                            dataset_name=data,
-                            dataset_split="validation (held-out signers and phrases)",
-                            metric_type=metric,
-                            metric_value=round(float(s[metric]), 4),
-                            metric_name=f"{name} ({decoding} decoding)",
-                        )
+                    add(
+                        data,
+                        "validation (held-out signers and phrases)",
+                        metric,
+                        s[metric],
+                        f"{name} ({decoding} decoding)",
                     )
     return results
 

@@ -125,14 +125,15 @@ def _summary(values: Sequence[float]) -> dict[str, float]:
 # ----------------------------------------------------------------------------- reading
 
 
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
 def _jobs(source: PathLike | Sequence[PathLike]) -> tuple[list[Callable[[], list[Any]]], str]:
     """One job per file (each returns the SequenceCounts of that file) and the data's kind."""
-    from .io import is_aslfr_file, load_sequence, read_fingerspelling_file
+    from .io import (
+        FingerspellingDataset,
+        GislrDataset,
+        is_aslfr_file,
+        load_sequence,
+        read_fingerspelling_file,
+    )
 
     def gislr(path: Path, sign: str | None, who: int | None) -> Callable[[], list[Any]]:
         return lambda: [sequence_counts(load_sequence(path), sign=sign, participant=who)]
@@ -154,19 +155,14 @@ def _jobs(source: PathLike | Sequence[PathLike]) -> tuple[list[Callable[[], list
             raise LandmarkFileError(
                 f"{root} has no train.csv: give a GISLR or ASLFR folder, or the files themselves."
             )
-        rows = _read_csv(root / "train.csv")
-        columns = set(rows[0]) if rows else set()
+        with open(root / "train.csv", newline="", encoding="utf-8") as fh:
+            columns = set(next(csv.reader(fh), []))
         if "sign" in columns:
-            return [
-                gislr(root / r["path"], r["sign"], int(r["participant_id"])) for r in rows
-            ], "gislr"
+            return [gislr(r.path, r.sign, r.participant_id) for r in GislrDataset(root)], "gislr"
         if "phrase" in columns:
             by_file: dict[Path, dict[int, tuple[int | None, str | None]]] = {}
-            for r in rows:
-                by_file.setdefault(root / r["path"], {})[int(r["sequence_id"])] = (
-                    int(r["participant_id"]),
-                    r["phrase"],
-                )
+            for r in FingerspellingDataset(root, supplemental=False):
+                by_file.setdefault(r.path, {})[r.sequence_id] = (r.participant_id, r.phrase)
             return [aslfr(p, meta) for p, meta in by_file.items()], "aslfr"
         raise LandmarkFileError(
             f"{root / 'train.csv'} has neither a sign column (GISLR) nor a phrase column (ASLFR)."

@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 import aslsign
 from aslsign import GislrDataset, load_sequence
 from aslsign.errors import EmptySequenceError, InputShapeError, LandmarkFileError
-from aslsign.landmarks import NUM_LANDMARKS, TYPE_OFFSETS
+from aslsign.landmarks import NUM_LANDMARKS
 
 MINI_PARTICIPANTS = [2044, 16069, 22343, 26734, 27610, 29302, 30680, 34503, 37055, 37779, 53618]
 MINI_PARTICIPANTS.append(61333)
@@ -25,10 +25,6 @@ MINI_PARTICIPANTS.append(61333)
 # --------------------------------------------------------------------------------------------
 # Helpers: GISLR long-format tables
 # --------------------------------------------------------------------------------------------
-
-# (type, landmark_index) of each of the 543 rows of one frame, in the standard order.
-_TYPES = np.concatenate([np.full(n, name, dtype=object) for name, (_, n) in TYPE_OFFSETS.items()])
-_INDEX = np.concatenate([np.arange(n) for _, n in TYPE_OFFSETS.values()]).astype(np.int16)
 
 
 def kaggle_reference(path: str | Path) -> np.ndarray:
@@ -41,29 +37,16 @@ def kaggle_reference(path: str | Path) -> np.ndarray:
 def gislr_table(arr: np.ndarray, frames: np.ndarray | None = None) -> pa.Table:
     """A GISLR long-format table (frame, row_id, type, landmark_index, x, y, z) from an array.
 
-    ``arr`` has shape (frames, 543, 3); NaN stays NaN (not null). ``frames`` gives the frame
-    number of each frame (default 0, 1, 2, ...).
+    Frame i gets number ``frames[i]`` and is stored i-th, so the frames can be stored out of
+    order (which ``aslsign.io.sequence_table`` itself does not write).
     """
-    arr = np.asarray(arr, dtype=np.float64)
-    n = arr.shape[0]
     if frames is None:
-        frames = np.arange(n)
-    frame_col = np.repeat(np.asarray(frames, dtype=np.int16), NUM_LANDMARKS)
-    types = np.tile(_TYPES, n)
-    index = np.tile(_INDEX, n)
-    row_id = [f"{f}-{t}-{i}" for f, t, i in zip(frame_col, types, index, strict=True)]
-    flat = arr.reshape(-1, 3)
-    return pa.table(
-        {
-            "frame": pa.array(frame_col, pa.int16()),
-            "row_id": pa.array(row_id, pa.string()),
-            "type": pa.array(types.tolist(), pa.string()),
-            "landmark_index": pa.array(index, pa.int16()),
-            "x": pa.array(flat[:, 0], pa.float64()),
-            "y": pa.array(flat[:, 1], pa.float64()),
-            "z": pa.array(flat[:, 2], pa.float64()),
-        }
-    )
+        return aslsign.io.sequence_table(arr)
+    frames = np.asarray(frames)
+    order = np.argsort(frames, kind="stable")
+    table = aslsign.io.sequence_table(np.asarray(arr)[order], frames[order])
+    rank = np.argsort(order)  # where frame i sits in the sorted table
+    return table.take((rank[:, None] * NUM_LANDMARKS + np.arange(NUM_LANDMARKS)).ravel())
 
 
 def write_gislr(path: Path, arr: np.ndarray, frames: np.ndarray | None = None) -> Path:
@@ -139,6 +122,54 @@ def test_array_input_roundtrip() -> None:
 # --------------------------------------------------------------------------------------------
 # Row order, frame order, nulls
 # --------------------------------------------------------------------------------------------
+
+
+def test_write_sequence_reproduces_real_files_column_for_column(
+    gislr_gallery: Path, tmp_path: Path
+) -> None:
+    """write_sequence(load_sequence(f), frames=f's frame numbers) rewrites every column of f."""
+    for path in parquet_files(gislr_gallery)[:12]:
+        original = pq.read_table(path)
+        frames = np.unique(original.column("frame").to_numpy())
+        out = aslsign.write_sequence(load_sequence(path), tmp_path / path.name, frames=frames)
+        written = pq.read_table(out)
+        for name in ("frame", "row_id", "type", "landmark_index"):
+            assert written.column(name).to_pylist() == original.column(name).to_pylist(), name
+        for name in ("x", "y", "z"):  # float64 of the file's float32-exact values
+            np.testing.assert_array_equal(
+                written.column(name).to_numpy().astype(np.float32),
+                original.column(name).to_numpy().astype(np.float32),
+            )
+        np.testing.assert_array_equal(load_sequence(out), load_sequence(path))
+
+
+def test_write_sequence_keeps_nan_and_float64(tmp_path: Path) -> None:
+    x = random_sequence(3, seed=4).astype(np.float64) + 1e-12
+    out = aslsign.write_sequence(x, tmp_path / "s.parquet")
+    table = pq.read_table(out)
+    assert table.schema.field("x").type == pa.float64()
+    np.testing.assert_array_equal(table.column("x").to_numpy(), x[..., 0].ravel())
+    assert table.column("row_id")[543].as_py() == "1-face-0"
+    assert table.column("row_id")[542].as_py() == "0-right_hand-20"
+    np.testing.assert_array_equal(load_sequence(out), x.astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    ("frames", "match"),
+    [([0, 1], "3 integers"), ([0, 2, 2], "strictly increasing"), ([0, 1, 40000], "0..32767")],
+)
+def test_write_sequence_rejects_bad_frame_numbers(
+    tmp_path: Path, frames: list[int], match: str
+) -> None:
+    with pytest.raises(InputShapeError, match=match):
+        aslsign.write_sequence(random_sequence(3), tmp_path / "s.parquet", frames=frames)
+
+
+def test_write_sequence_rejects_bad_array_and_missing_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputShapeError):
+        aslsign.write_sequence(np.zeros((2, 500, 3)), tmp_path / "s.parquet")
+    with pytest.raises(LandmarkFileError, match="does not exist"):
+        aslsign.write_sequence(random_sequence(2), tmp_path / "no" / "s.parquet")
 
 
 def test_shuffled_rows_of_real_file_give_same_array(gislr_mini: Path, tmp_path: Path) -> None:

@@ -344,3 +344,40 @@ def test_render_mp4_odd_size_is_padded_to_even(tmp_path: Path) -> None:
     frames = np.stack([np.asarray(f) for f in reader])
     reader.close()
     assert frames.shape == (5, 102, 102, 3)
+
+
+# ------------------------------------------------------------------ overlay (aslsign live)
+@requires_viz
+def test_overlay_draws_at_image_coordinates_and_leaves_the_input() -> None:
+    from aslsign.viz import overlay
+
+    image = np.full((120, 240, 3), 20, np.uint8)  # dark, wider than high
+    frame = np.full((L.NUM_LANDMARKS, 3), np.nan, np.float32)
+    hand = np.zeros((21, 3), np.float32)
+    hand[:, 0] = np.linspace(0.70, 0.80, 21)  # x in [168, 192] px
+    hand[:, 1] = np.linspace(0.20, 0.40, 21)  # y in [24, 48] px
+    frame[L.SLICES["right_hand"]] = hand
+    out = overlay(image, frame)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    assert (image == 20).all()  # a new image
+    ys, xs = np.nonzero(_mask(out, BLUE))
+    assert len(xs) > 20
+    assert 160 <= xs.min() and xs.max() <= 200 and 16 <= ys.min() and ys.max() <= 56
+    assert not _mask(out, RED).any()  # the left hand is NaN: nothing drawn
+    labelled = overlay(image, frame, text="hello 0.93")
+    changed = (labelled != out).any(axis=-1)
+    ys, xs = np.nonzero(changed)
+    assert len(ys) and ys.min() > 60 and xs.max() < 160  # the bottom-left corner only
+
+
+@requires_viz
+def test_overlay_rejects_wrong_shapes() -> None:
+    from aslsign.viz import overlay
+
+    frame = np.zeros((L.NUM_LANDMARKS, 3), np.float32)
+    with pytest.raises(InputShapeError):
+        overlay(np.zeros((10, 10), np.uint8), frame)
+    with pytest.raises(InputShapeError):
+        overlay(np.zeros((10, 10, 3), np.float32), frame)
+    with pytest.raises(InputShapeError):
+        overlay(np.zeros((10, 10, 3), np.uint8), frame[:100])

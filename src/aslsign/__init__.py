@@ -29,6 +29,7 @@ from .errors import (
     SequenceNotFoundError,
     SignatureMismatchError,
     TimestampError,
+    VideoSourceError,
     WrongTaskError,
 )
 from .fingerspelling import FingerspellingRecognizer
@@ -43,6 +44,7 @@ from .io import (
     load_landmarks,
     load_sequence,
     write_fingerspelling,
+    write_sequence,
 )
 from .recognizer import SignRecognizer, read_label_map
 from .registry import DEFAULT_FINGERSPELLING_MODEL, DEFAULT_MODEL, is_model, list_models
@@ -81,6 +83,7 @@ __all__ = [
     "SignatureMismatchError",
     "TensorSpec",
     "TimestampError",
+    "VideoSourceError",
     "WrongTaskError",
     "__version__",
     "card_metadata",
@@ -98,4 +101,5 @@ __all__ = [
     "push_to_hub",
     "read_label_map",
     "write_fingerspelling",
+    "write_sequence",
 ]

@@ -7,6 +7,8 @@ aslsign info [MODEL] [--json]
 aslsign models
 aslsign push ARTIFACT_DIR owner/name [--revision BRANCH] [--private] [--token T] [--message M]
 aslsign render FILE [--sequence-id ID] -o out.gif|out.mp4 [--fps N] [--model M] [--size PX]
+aslsign extract VIDEO_OR_IMAGE_DIR -o out.parquet [--fps N] [--model-complexity C]
+aslsign live [--camera N | --video FILE] [--model M] [--no-window]
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ from .auto import recognizer_class
 from .config import ModelConfig
 from .errors import AslSignError
 from .fingerspelling import FingerspellingRecognizer
-from .io import is_aslfr_file, load_sequence, read_examples, read_fingerspelling_file
+from .io import (
+    is_aslfr_file,
+    load_sequence,
+    read_examples,
+    read_fingerspelling_file,
+    write_sequence,
+)
 from .recognizer import SignRecognizer
 from .registry import DEFAULT_FINGERSPELLING_MODEL, DEFAULT_MODEL, zoo_entries
-from .results import FingerspellingResult, SignResult
+from .results import FingerspellingResult, SignResult, result_text
 
 __all__ = ["main"]
 
@@ -135,7 +143,67 @@ def _parser() -> argparse.ArgumentParser:
     rd.add_argument("--title", default=None, help="title (default: the file name)")
     rd.add_argument("--model", default=None, help="label each frame with this model's prediction")
     rd.add_argument("--variant", default=None, help="model variant (fp32, fp16, int8)")
+
+    ex = sub.add_parser(
+        "extract",
+        help="MediaPipe Holistic landmarks of a video or images, as a GISLR parquet file "
+        "(needs aslsign[video])",
+        description="Run MediaPipe Holistic on every frame of a video, an image, or a folder of "
+        "images (in name order) and write the landmarks in the GISLR schema (frame, row_id, "
+        "type, landmark_index, x, y, z; NaN where not detected).",
+    )
+    ex.add_argument("source", type=Path, help="video file, image, or folder of images")
+    ex.add_argument("-o", "--output", type=Path, required=True, help="out.parquet")
+    _holistic_arguments(ex)
+    ex.add_argument("--fps", type=float, default=None, help="frame rate of an image folder")
+    ex.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    lv = sub.add_parser(
+        "live",
+        help="recognise a camera or a video as it plays (needs aslsign[video])",
+        description="MediaPipe Holistic on each frame, then streaming recognition: every "
+        "--stride frames the last --window-frames frames are recognised. The current result is "
+        "drawn on the video in a window (q or Esc quits), or printed with --no-window.",
+    )
+    where = lv.add_mutually_exclusive_group()
+    where.add_argument("--camera", type=int, default=None, help="camera index (default 0)")
+    where.add_argument("--video", type=Path, default=None, help="a video file or image folder")
+    lv.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default {DEFAULT_MODEL})")
+    lv.add_argument("--variant", default=None, help="model variant (fp32, fp16, int8)")
+    lv.add_argument("--window-frames", type=int, default=None, help="frames per window")
+    lv.add_argument("--stride", type=int, default=None, help="a result every N frames")
+    lv.add_argument("--no-window", action="store_true", help="print results, open no window")
+    lv.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+    _holistic_arguments(lv)
     return p
+
+
+def _holistic_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model-complexity",
+        type=int,
+        choices=(0, 1, 2),
+        default=1,
+        help="MediaPipe pose model: 0 fastest, 2 most accurate (default 1)",
+    )
+    parser.add_argument(
+        "--static-image-mode",
+        action="store_true",
+        help="detect on every image afresh (unrelated images) instead of tracking",
+    )
+    parser.add_argument(
+        "--refine-face", action="store_true", help="MediaPipe's attention face mesh"
+    )
+    parser.add_argument("--verbose", action="store_true", help="show MediaPipe's own log lines")
+
+
+def _holistic_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "model_complexity": args.model_complexity,
+        "static_image_mode": args.static_image_mode,
+        "refine_face_landmarks": args.refine_face,
+        "verbose": args.verbose,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,6 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _push(args)
         if args.command == "render":
             return _render(args)
+        if args.command == "extract":
+            return _extract(args)
+        if args.command == "live":
+            return _live(args)
         defaults = {DEFAULT_MODEL, DEFAULT_FINGERSPELLING_MODEL}
         for e in zoo_entries():
             status = e.status + (", default" if e.name in defaults else "")
@@ -350,13 +422,58 @@ def _stream_labels(args: argparse.Namespace, x: np.ndarray) -> list[str]:
         stream = rec.stream(window_frames=len(x), stride=1)
         for t, frame in enumerate(x):
             r = stream.push(frame, timestamp_ms=t + 1)
-            if isinstance(r, FingerspellingResult):
-                labels.append(r.text if r.detected else "(no hands)")
-            elif isinstance(r, SignResult):
-                labels.append(f"{r.label} {r.score:.2f}" if r.detected else "(no landmarks)")
-            else:
-                labels.append("")
+            labels.append("" if r is None else result_text(r))
     return labels
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from .landmarks import SLICES
+    from .video import extract
+
+    if args.output.suffix.lower() != ".parquet":
+        print(f"aslsign extract: -o must end in .parquet, got {args.output}", file=sys.stderr)
+        return 2
+    x = extract(
+        args.source,
+        fps=args.fps,
+        progress=not args.quiet and sys.stderr.isatty(),
+        **_holistic_options(args),
+    )
+    out = write_sequence(x, args.output)
+    found = ", ".join(
+        f"{part.replace('_', ' ')} {int(np.isfinite(x[:, rows, 0]).any(axis=1).sum())}"
+        for part, rows in SLICES.items()
+    )
+    print(f"wrote {out}: {len(x)} frames; frames with {found}")
+    return 0
+
+
+def _live(args: argparse.Namespace) -> int:
+    from .video import HolisticExtractor, run_live
+
+    for name in ("window_frames", "stride", "max_frames"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            print(f"aslsign live: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
+            return 2
+    source: int | Path = args.video if args.video is not None else (args.camera or 0)
+    args.beam_width, args.inference_args, args.label_map, args.top_k = 1, None, None, 1
+
+    def show(timestamp_ms: int, result: SignResult | FingerspellingResult) -> None:
+        print(f"{timestamp_ms / 1000:9.2f} s  {result_text(result)}", flush=True)
+
+    with _open(args) as rec, HolisticExtractor(**_holistic_options(args)) as extractor:
+        run_live(
+            rec,
+            source,
+            window_frames=args.window_frames,
+            stride=args.stride,
+            on_result=show if args.no_window else None,
+            show_window=not args.no_window,
+            max_frames=args.max_frames,
+            extractor=extractor,
+        )
+    return 0
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ __all__ = [
     "SequenceNotFoundError",
     "SignatureMismatchError",
     "TimestampError",
+    "VideoSourceError",
     "WrongTaskError",
 ]
 
@@ -81,3 +82,7 @@ class HubError(AslSignError, OSError):
 class TimestampError(AslSignError, ValueError):
     """A frame pushed to a stream does not come after the one before it (timestamps must
     increase)."""
+
+
+class VideoSourceError(AslSignError, ValueError):
+    """A video, image, image folder or camera cannot be opened or decoded (``aslsign.video``)."""

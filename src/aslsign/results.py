@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Category", "FingerspellingResult", "SignResult"]
+__all__ = ["Category", "FingerspellingResult", "SignResult", "result_text"]
 
 
 @dataclass(frozen=True)
@@ -126,3 +126,12 @@ class FingerspellingResult:
             "num_frames": self.num_frames,
             "num_frames_used": self.num_frames_used,
         }
+
+
+def result_text(result: SignResult | FingerspellingResult) -> str:
+    """A short line for a result, as ``aslsign live`` and ``aslsign render --model`` show it:
+    ``hello 0.93`` for a sign, the transcription for fingerspelling, and ``(no landmarks)`` /
+    ``(no hands)`` when nothing was detected."""
+    if isinstance(result, FingerspellingResult):
+        return result.text if result.detected else "(no hands)"
+    return f"{result.label} {result.score:.2f}" if result.detected else "(no landmarks)"

@@ -31,7 +31,7 @@ from .landmarks import (
     SLICES,
 )
 
-__all__ = ["COLORS", "render", "render_grid"]
+__all__ = ["COLORS", "overlay", "render", "render_grid"]
 
 #: RGB colour of each part.
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -117,15 +117,7 @@ class _Painter:
         self.labels = labels
         self.x0, self.y0, self.side = _box(x)
         self.scale = size / 512.0
-        text_px = max(10, round(size / 24))
-        try:
-            from PIL import ImageFont
-
-            self.font: Any = ImageFont.load_default(size=text_px)
-        except (TypeError, OSError):  # older Pillow: a fixed bitmap font
-            from PIL import ImageFont
-
-            self.font = ImageFont.load_default()
+        self.font = _font(max(10, round(size / 24)))
 
     def _pixels(self, frame: np.ndarray) -> np.ndarray:
         px = np.empty((frame.shape[0], 2), dtype=np.float64)
@@ -137,23 +129,7 @@ class _Painter:
         img = self.Image.new("RGB", (self.size, self.size), BACKGROUND)
         draw = self.ImageDraw.Draw(img)
         t = min(t, len(self.x) - 1)  # shorter sequences hold their last frame
-        px = self._pixels(self.x[t])
-        ok = np.isfinite(px).all(axis=1)
-        for part, edges, width, radius in _PARTS:
-            color = COLORS[part]
-            w = max(1, round(width * self.scale))
-            for a, b in edges:
-                if ok[a] and ok[b]:
-                    draw.line([tuple(px[a]), tuple(px[b])], fill=color, width=w)
-            r = radius * self.scale
-            if r > 0:
-                rows = (
-                    _POSE_POINTS if part == "pose" else range(SLICES[part].start, SLICES[part].stop)
-                )
-                for i in rows:
-                    if ok[i]:
-                        cx, cy = px[i]
-                        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=color)
+        _draw_skeleton(draw, self._pixels(self.x[t]), self.scale)
         pad = max(2, round(4 * self.scale))
         # The frame counter also keeps every GIF frame distinct: Pillow merges identical
         # consecutive frames, which would change the frame count.
@@ -175,6 +151,65 @@ class _Painter:
                 anchor="ld",
             )
         return img
+
+
+def _font(pixels: int) -> Any:
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=pixels)
+    except (TypeError, OSError):  # older Pillow: a fixed bitmap font
+        return ImageFont.load_default()
+
+
+def _draw_skeleton(draw: Any, px: np.ndarray, scale: float) -> None:
+    """Draw every part of one frame, given as (543, 2) pixel positions, NaN = not detected."""
+    ok = np.isfinite(px).all(axis=1)
+    for part, edges, width, radius in _PARTS:
+        color = COLORS[part]
+        w = max(1, round(width * scale))
+        for a, b in edges:
+            if ok[a] and ok[b]:
+                draw.line([tuple(px[a]), tuple(px[b])], fill=color, width=w)
+        r = radius * scale
+        if r > 0:
+            rows = _POSE_POINTS if part == "pose" else range(SLICES[part].start, SLICES[part].stop)
+            for i in rows:
+                if ok[i]:
+                    cx, cy = px[i]
+                    draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=color)
+
+
+def overlay(image: np.ndarray, frame_landmarks: np.ndarray, text: str | None = None) -> np.ndarray:
+    """Draw one frame's landmarks onto the video image they came from; returns a new image.
+
+    ``image`` is RGB uint8 ``(height, width, 3)``; ``frame_landmarks`` is ``(543, 3)`` in
+    MediaPipe's normalised image coordinates (x * width, y * height are pixels), NaN where not
+    detected. ``text`` (e.g. the current prediction) is drawn in the bottom-left corner on a
+    white box. This is what ``aslsign live`` shows in its window.
+    """
+    Image, ImageDraw, _ = _imports()
+    img_arr = np.asarray(image)
+    if img_arr.ndim != 3 or img_arr.shape[2] != 3 or img_arr.dtype != np.uint8:
+        raise InputShapeError(
+            f"overlay: expected an RGB uint8 image (height, width, 3), got {img_arr.dtype} "
+            f"{img_arr.shape}"
+        )
+    lm = np.asarray(frame_landmarks, dtype=np.float64)
+    if lm.shape != (NUM_LANDMARKS, 3):
+        raise InputShapeError(f"overlay: expected ({NUM_LANDMARKS}, 3) landmarks, got {lm.shape}")
+    h, w = img_arr.shape[:2]
+    img = Image.fromarray(img_arr)
+    draw = ImageDraw.Draw(img)
+    scale = max(h, w) / 512.0
+    _draw_skeleton(draw, lm[:, :2] * np.array([w, h]), scale)
+    if text:
+        font = _font(max(12, round(h / 20)))
+        pad = max(2, round(6 * scale))
+        box = draw.textbbox((pad, h - pad), text, font=font, anchor="ld")
+        draw.rectangle([box[0] - pad, box[1] - pad, box[2] + pad, h], fill=BACKGROUND)
+        draw.text((pad, h - pad), text, fill=TEXT_COLOR, font=font, anchor="ld")
+    return np.asarray(img)
 
 
 def _write(frames: list[np.ndarray], path: Path, fps: float) -> Path:

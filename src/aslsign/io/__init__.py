@@ -29,7 +29,14 @@ from .aslfr import (
     read_fingerspelling_file,
     write_fingerspelling,
 )
-from .gislr import GislrDataset, GislrRecord, load_sequence, read_examples
+from .gislr import (
+    GislrDataset,
+    GislrRecord,
+    load_sequence,
+    read_examples,
+    sequence_table,
+    write_sequence,
+)
 
 __all__ = [
     "FingerspellingDataset",
@@ -44,7 +51,9 @@ __all__ = [
     "load_sequence",
     "read_examples",
     "read_fingerspelling_file",
+    "sequence_table",
     "write_fingerspelling",
+    "write_sequence",
 ]
 
 

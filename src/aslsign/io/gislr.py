@@ -30,11 +30,20 @@ from ._common import (
     progress_bar,
 )
 
-__all__ = ["GislrDataset", "GislrRecord", "load_sequence", "read_examples"]
+__all__ = [
+    "GislrDataset",
+    "GislrRecord",
+    "load_sequence",
+    "read_examples",
+    "sequence_table",
+    "write_sequence",
+]
 
 _XYZ = ("x", "y", "z")
 # landmark_index of each row of a frame in the standard order (face, left_hand, pose, right_hand).
 _STANDARD_INDEX = np.concatenate([np.arange(n) for _, n in TYPE_OFFSETS.values()]).astype(np.int16)
+# type of each row of a frame in the standard order.
+_STANDARD_TYPE = np.concatenate([np.full(n, name) for name, (_, n) in TYPE_OFFSETS.items()])
 
 
 def load_sequence(source: LandmarkInput) -> np.ndarray:
@@ -65,6 +74,75 @@ def load_sequence(source: LandmarkInput) -> np.ndarray:
     if is_dataframe(source):
         return _from_table(dataframe_to_table(source), origin="DataFrame")
     return from_array(source)
+
+
+def sequence_table(
+    landmarks: np.ndarray, frames: Sequence[int] | np.ndarray | None = None
+) -> pa.Table:
+    """A GISLR long-format table of one sequence: ``frame, row_id, type, landmark_index, x, y, z``.
+
+    The schema of the Kaggle GISLR files (int16 ``frame`` and ``landmark_index``, ``row_id`` as
+    ``"{frame}-{type}-{landmark_index}"``, float64 coordinates, NaN where not detected), rows in
+    the standard Holistic order, so :func:`load_sequence` of the table gives ``landmarks`` back.
+
+    Args:
+        landmarks: array-like ``(frames, 543, 3)``.
+        frames: the frame number of each frame (default ``0, 1, 2, ...``); strictly increasing
+            integers in the int16 range.
+
+    Raises:
+        InputShapeError: wrong shape, or ``frames`` of the wrong length, not increasing, or out
+            of range.
+    """
+    n = len(from_array(landmarks))  # validates; the values are written in float64 as given
+    arr = np.asarray(landmarks, dtype=np.float64)
+    numbers = np.arange(n) if frames is None else np.asarray(frames)
+    if numbers.shape != (n,) or not np.issubdtype(numbers.dtype, np.integer):
+        raise InputShapeError(
+            f"frames must be {n} integers, one per frame; got shape {numbers.shape} of "
+            f"{numbers.dtype}."
+        )
+    if n and (numbers.min() < 0 or numbers.max() > np.iinfo(np.int16).max):
+        raise InputShapeError(
+            f"frame numbers must lie in 0..32767, got {numbers.min()}..{numbers.max()}."
+        )
+    if (np.diff(numbers) <= 0).any():
+        raise InputShapeError("frame numbers must be strictly increasing.")
+    frame_col = np.repeat(numbers.astype(np.int16), NUM_LANDMARKS)
+    types = np.tile(_STANDARD_TYPE, n)
+    index = np.tile(_STANDARD_INDEX, n)
+    row_id = np.char.add(
+        np.char.add(np.char.add(frame_col.astype(str), "-"), np.char.add(types, "-")),
+        index.astype(str),
+    )
+    flat = arr.reshape(-1, 3)
+    return pa.table(
+        {
+            "frame": pa.array(frame_col, pa.int16()),
+            "row_id": pa.array(row_id, pa.string()),
+            "type": pa.array(types, pa.string()),
+            "landmark_index": pa.array(index, pa.int16()),
+            "x": pa.array(flat[:, 0], pa.float64()),
+            "y": pa.array(flat[:, 1], pa.float64()),
+            "z": pa.array(flat[:, 2], pa.float64()),
+        }
+    )
+
+
+def write_sequence(
+    landmarks: np.ndarray,
+    path: str | os.PathLike[str],
+    frames: Sequence[int] | np.ndarray | None = None,
+) -> Path:
+    """Write one sequence as a GISLR parquet file (see :func:`sequence_table`); returns the path.
+
+    ``load_sequence(write_sequence(x, path))`` equals ``x`` as float32, NaN included.
+    """
+    out = Path(path)
+    if not out.parent.exists():
+        raise LandmarkFileError(f"{out}: the folder {out.parent} does not exist.")
+    pq.write_table(sequence_table(landmarks, frames), out)
+    return out
 
 
 def _read_parquet(path: Path) -> pa.Table:

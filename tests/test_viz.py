@@ -362,7 +362,7 @@ def test_overlay_draws_at_image_coordinates_and_leaves_the_input() -> None:
     assert (image == 20).all()  # a new image
     ys, xs = np.nonzero(_mask(out, BLUE))
     assert len(xs) > 20
-    assert 160 <= xs.min() and xs.max() <= 200 and 16 <= ys.min() and ys.max() <= 56
+    assert xs.min() >= 160 and xs.max() <= 200 and ys.min() >= 16 and ys.max() <= 56
     assert not _mask(out, RED).any()  # the left hand is NaN: nothing drawn
     labelled = overlay(image, frame, text="hello 0.93")
     changed = (labelled != out).any(axis=-1)

@@ -308,3 +308,18 @@ def test_extractor_rejects_bad_images_and_options() -> None:
         assert np.isnan(blank).all()  # nothing there: every part NaN
     with pytest.raises(RuntimeError, match="closed"):
         ext.process(photo())
+
+
+@pytest.mark.video
+@needs_mediapipe
+def test_pose_models_outside_the_wheel_work_or_say_why() -> None:
+    """model_complexity 0 / 2 use pose models that mediapipe downloads on first use: offline
+    that is a BackendNotAvailableError that says so; where the model is there, it runs."""
+    for complexity in (0, 2):
+        try:
+            ext = video.HolisticExtractor(model_complexity=complexity)
+        except BackendNotAvailableError as exc:
+            assert "model_complexity=1" in str(exc) and "not in the mediapipe wheel" in str(exc)
+            continue
+        with ext:
+            assert detected(ext.process(photo())[None], "face").all()

@@ -184,7 +184,8 @@ def _holistic_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         choices=(0, 1, 2),
         default=1,
-        help="MediaPipe pose model: 0 fastest, 2 most accurate (default 1)",
+        help="MediaPipe pose model: 0 fastest, 2 most accurate (default 1, the one in the "
+        "mediapipe wheel; mediapipe downloads 0 and 2 on first use)",
     )
     parser.add_argument(
         "--static-image-mode",
@@ -428,17 +429,18 @@ def _stream_labels(args: argparse.Namespace, x: np.ndarray) -> list[str]:
 
 def _extract(args: argparse.Namespace) -> int:
     from .landmarks import SLICES
-    from .video import extract
+    from .video import extract, native_logs_silenced
 
     if args.output.suffix.lower() != ".parquet":
         print(f"aslsign extract: -o must end in .parquet, got {args.output}", file=sys.stderr)
         return 2
-    x = extract(
-        args.source,
-        fps=args.fps,
-        progress=not args.quiet and sys.stderr.isatty(),
-        **_holistic_options(args),
-    )
+    with native_logs_silenced(not args.verbose):
+        x = extract(
+            args.source,
+            fps=args.fps,
+            progress=not args.quiet and sys.stderr.isatty(),
+            **_holistic_options(args),
+        )
     out = write_sequence(x, args.output)
     found = ", ".join(
         f"{part.replace('_', ' ')} {int(np.isfinite(x[:, rows, 0]).any(axis=1).sum())}"
@@ -449,20 +451,26 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _live(args: argparse.Namespace) -> int:
-    from .video import HolisticExtractor, run_live
+    from .video import HolisticExtractor, check_display, native_logs_silenced, run_live
 
     for name in ("window_frames", "stride", "max_frames"):
         value = getattr(args, name)
         if value is not None and value < 1:
             print(f"aslsign live: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
             return 2
+    if not args.no_window:
+        check_display()  # before loading anything
     source: int | Path = args.video if args.video is not None else (args.camera or 0)
     args.beam_width, args.inference_args, args.label_map, args.top_k = 1, None, None, 1
 
     def show(timestamp_ms: int, result: SignResult | FingerspellingResult) -> None:
         print(f"{timestamp_ms / 1000:9.2f} s  {result_text(result)}", flush=True)
 
-    with _open(args) as rec, HolisticExtractor(**_holistic_options(args)) as extractor:
+    with (
+        native_logs_silenced(not args.verbose),
+        _open(args) as rec,
+        HolisticExtractor(**_holistic_options(args)) as extractor,
+    ):
         run_live(
             rec,
             source,

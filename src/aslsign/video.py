@@ -51,9 +51,11 @@ __all__ = [
     "MEDIAPIPE_REQUIREMENT",
     "FrameSource",
     "HolisticExtractor",
+    "check_display",
     "extract",
     "extract_to_parquet",
     "holistic_to_array",
+    "native_logs_silenced",
     "read_frames",
     "run_live",
 ]
@@ -122,6 +124,37 @@ def _native_stderr_silenced(enabled: bool) -> Iterator[None]:
         os.close(devnull)
 
 
+@contextlib.contextmanager
+def native_logs_silenced(enabled: bool = True) -> Iterator[None]:
+    """Silence what native code writes to file descriptor 2 (MediaPipe's and LiteRT's C++ log
+    lines) for a whole run, while Python's ``sys.stderr`` (errors, warnings, progress bars)
+    still reaches the real stderr. ``aslsign extract`` and ``aslsign live`` run inside it
+    unless ``--verbose``; a native crash message inside it is lost, so debug with verbose on.
+    """
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (e.g. some notebook kernels)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    python_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, errors="backslashreplace")
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = python_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def holistic_to_array(results: Any) -> np.ndarray:
     """One MediaPipe Holistic result (legacy ``solutions`` API) as float32 ``(543, 3)``.
 
@@ -145,7 +178,8 @@ class HolisticExtractor:
     Args:
         static_image_mode: treat every image as unrelated (detect from scratch each time);
             the default tracks across frames, as for a video.
-        model_complexity: pose model size, 0, 1 or 2 (bigger: more accurate and slower).
+        model_complexity: pose model size, 0, 1 or 2 (bigger: more accurate and slower). Only
+            1's model is in the mediapipe wheel; mediapipe downloads the others on first use.
         refine_face_landmarks: run the attention face mesh (478 points, iris included); the
             result still has the 468 face points of the Kaggle layout.
         min_detection_confidence, min_tracking_confidence: MediaPipe's thresholds.
@@ -178,14 +212,24 @@ class HolisticExtractor:
         holistic = _holistic_module()
         self._quiet = not verbose
         self.frames_processed = 0
-        with _native_stderr_silenced(self._quiet):
-            self._holistic: Any = holistic.Holistic(
-                static_image_mode=static_image_mode,
-                model_complexity=model_complexity,
-                refine_face_landmarks=refine_face_landmarks,
-                min_detection_confidence=min_detection_confidence,
-                min_tracking_confidence=min_tracking_confidence,
-            )
+        self._holistic: Any = None
+        try:
+            with _native_stderr_silenced(self._quiet):
+                self._holistic = holistic.Holistic(
+                    static_image_mode=static_image_mode,
+                    model_complexity=model_complexity,
+                    refine_face_landmarks=refine_face_landmarks,
+                    min_detection_confidence=min_detection_confidence,
+                    min_tracking_confidence=min_tracking_confidence,
+                )
+        except OSError as exc:  # urllib's URLError: the lite / heavy pose model is not local
+            model = "lite" if model_complexity == 0 else "heavy"
+            raise BackendNotAvailableError(
+                f"model_complexity={model_complexity} needs MediaPipe's pose_landmark_{model}"
+                ".tflite, which is not in the mediapipe wheel: mediapipe downloads it on first "
+                f"use, and that failed ({exc}). Use model_complexity=1 (its model is in the "
+                "wheel), or run once with access to storage.googleapis.com."
+            ) from exc
 
     def process(self, image: np.ndarray) -> np.ndarray:
         """Landmarks of one RGB uint8 image ``(height, width, 3)``: float32 ``(543, 3)``."""
@@ -395,7 +439,7 @@ def run_live(
     """
     cv2: Any = _opencv() if show_window or isinstance(source, int) else None
     if show_window:
-        _require_display()
+        check_display()
     own_extractor = extractor is None
     ext = HolisticExtractor() if extractor is None else extractor
     frames = _camera_frames(cv2, source) if isinstance(source, int) else iter(read_frames(source))
@@ -436,7 +480,9 @@ def _opencv() -> Any:
     return cv2
 
 
-def _require_display() -> None:
+def check_display() -> None:
+    """Raise BackendNotAvailableError when there is no display for a window (Linux without
+    DISPLAY or WAYLAND_DISPLAY), where OpenCV would abort the process instead."""
     if sys.platform.startswith("linux") and not (
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     ):

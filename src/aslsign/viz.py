@@ -41,6 +41,8 @@ COLORS: dict[str, tuple[int, int, int]] = {
     "right_hand": (40, 90, 230),
 }
 BACKGROUND = (255, 255, 255)
+# On a photo the face's grey is lost: cyan instead.
+_OVERLAY_COLORS = {**COLORS, "face": (0, 200, 220)}
 TEXT_COLOR = (0, 0, 0)
 COUNTER_COLOR = (160, 160, 160)
 _SUFFIXES = (".gif", ".mp4")
@@ -162,11 +164,13 @@ def _font(pixels: int) -> Any:
         return ImageFont.load_default()
 
 
-def _draw_skeleton(draw: Any, px: np.ndarray, scale: float) -> None:
+def _draw_skeleton(
+    draw: Any, px: np.ndarray, scale: float, colors: dict[str, tuple[int, int, int]] = COLORS
+) -> None:
     """Draw every part of one frame, given as (543, 2) pixel positions, NaN = not detected."""
     ok = np.isfinite(px).all(axis=1)
     for part, edges, width, radius in _PARTS:
-        color = COLORS[part]
+        color = colors[part]
         w = max(1, round(width * scale))
         for a, b in edges:
             if ok[a] and ok[b]:
@@ -185,8 +189,9 @@ def overlay(image: np.ndarray, frame_landmarks: np.ndarray, text: str | None = N
 
     ``image`` is RGB uint8 ``(height, width, 3)``; ``frame_landmarks`` is ``(543, 3)`` in
     MediaPipe's normalised image coordinates (x * width, y * height are pixels), NaN where not
-    detected. ``text`` (e.g. the current prediction) is drawn in the bottom-left corner on a
-    white box. This is what ``aslsign live`` shows in its window.
+    detected; parts in :data:`COLORS`, the face in cyan. ``text`` (e.g. the current
+    prediction) is drawn in the bottom-left corner on a white box. This is what
+    ``aslsign live`` shows in its window.
     """
     Image, ImageDraw, _ = _imports()
     img_arr = np.asarray(image)
@@ -201,8 +206,8 @@ def overlay(image: np.ndarray, frame_landmarks: np.ndarray, text: str | None = N
     h, w = img_arr.shape[:2]
     img = Image.fromarray(img_arr)
     draw = ImageDraw.Draw(img)
-    scale = max(h, w) / 512.0
-    _draw_skeleton(draw, lm[:, :2] * np.array([w, h]), scale)
+    scale = max(h, w) / 256.0  # thicker than on a white canvas: this is a photo
+    _draw_skeleton(draw, lm[:, :2] * np.array([w, h]), scale, _OVERLAY_COLORS)
     if text:
         font = _font(max(12, round(h / 20)))
         pad = max(2, round(6 * scale))

@@ -132,6 +132,28 @@ def test_unreadable_sources_raise_video_source_error(tmp_path: Path) -> None:
         video.read_frames(tmp_path / "empty", fps=0)
 
 
+def test_native_logs_silenced_keeps_python_stderr() -> None:
+    """Inside, what native code writes to fd 2 is dropped; Python's sys.stderr still shows."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "from aslsign.video import native_logs_silenced\n"
+        "os.write(2, b'native-before\\n')\n"
+        "with native_logs_silenced():\n"
+        "    os.write(2, b'native-inside\\n')\n"
+        "    print('python-inside', file=sys.stderr)\n"
+        "os.write(2, b'native-after\\n')\n"
+        "with native_logs_silenced(False):\n"
+        "    os.write(2, b'native-verbose\\n')\n"
+    )
+    err = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stderr.split()
+    assert err == ["native-before", "python-inside", "native-after", "native-verbose"]
+
+
 @pytest.mark.skipif(HAS_MEDIAPIPE, reason="checks the message when MediaPipe is absent")
 def test_without_mediapipe_the_error_says_what_to_install(
     clip: dict[str, Path], tmp_path: Path

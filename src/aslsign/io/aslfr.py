@@ -38,6 +38,7 @@ from ._common import (
     LandmarkInput,
     RecordDataset,
     check_numeric,
+    column_values,
     dataframe_to_table,
     float_column,
     from_array,
@@ -193,7 +194,7 @@ class _AslfrFile:
             col = self._pf.read_row_group(rg, columns=[SEQUENCE_ID]).column(0)
             if col.null_count:
                 raise InputShapeError(f"{self.path}: column sequence_id has null values.")
-            ids = np.asarray(col.to_numpy(), dtype=np.int64)
+            ids = column_values(col).astype(np.int64)
             with self._lock:
                 self._ids[rg] = ids
         return ids
@@ -311,7 +312,7 @@ def _from_wide_table(table: pa.Table, sequence_id: int | None, origin: str) -> n
     if SEQUENCE_ID in names:
         col = table.column(SEQUENCE_ID)
         check_numeric(table, [SEQUENCE_ID], origin)
-        ids = np.asarray(col.to_numpy(), dtype=np.int64)
+        ids = column_values(col).astype(np.int64)
         if sequence_id is None:
             unique = np.unique(ids)
             if len(unique) > 1:
@@ -357,7 +358,7 @@ def _decode(table: pa.Table, origin: str) -> tuple[np.ndarray, np.ndarray | None
     frame_col = columns[position[FRAME]]
     if frame_col.null_count:
         raise InputShapeError(f"{origin}: column frame has null values.")
-    return out, np.asarray(frame_col.to_numpy())
+    return out, column_values(frame_col)
 
 
 def _in_frame_order(coords: np.ndarray, frames: np.ndarray | None) -> np.ndarray:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._util import read_json
@@ -23,6 +24,7 @@ from ._common import (
     LandmarkInput,
     RecordDataset,
     check_numeric,
+    column_values,
     dataframe_to_table,
     float_column,
     from_array,
@@ -189,7 +191,7 @@ def _check_column_types(table: pa.Table, origin: str) -> None:
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
     """A column as numpy in its own dtype; float nulls become NaN."""
-    return table.column(name).to_numpy()
+    return column_values(table.column(name))
 
 
 def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.ndarray:
@@ -264,17 +266,18 @@ def _global_rows(table: pa.Table, origin: str, path: Path | None) -> np.ndarray:
             f"{origin}: rows within a frame are not in the standard order and there is no "
             "type column to put them in order."
         )
-    types = np.asarray(type_column.to_numpy(), dtype=str)
-    index = _column(table, "landmark_index").astype(np.int64)
-    offset = np.full(len(types), -1, np.int64)
-    for name, (start, _) in TYPE_OFFSETS.items():
-        offset[types == name] = start
-    if (offset < 0).any():
-        unknown = sorted(set(types[offset < 0].tolist()))[:5]
-        raise InputShapeError(
-            f"{origin}: unknown landmark type(s) {unknown}; expected {list(TYPE_OFFSETS)}."
-        )
-    return offset + index
+    names = list(TYPE_OFFSETS)
+    try:
+        position = pc.fill_null(pc.index_in(type_column, value_set=pa.array(names)), -1)
+    except pa.ArrowException as exc:
+        raise InputShapeError(f"{origin}: column type must hold strings ({exc}).") from exc
+    which = column_values(position)
+    if (which < 0).any():
+        bad = type_column.filter(pc.equal(position, -1))
+        unknown = sorted({str(v) for v in bad.slice(0, 1000).to_pylist()})[:5]
+        raise InputShapeError(f"{origin}: unknown landmark type(s) {unknown}; expected {names}.")
+    starts = np.array([start for start, _ in TYPE_OFFSETS.values()], np.int64)
+    return starts[which] + _column(table, "landmark_index").astype(np.int64)
 
 
 @dataclass(frozen=True)

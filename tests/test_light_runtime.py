@@ -1,0 +1,60 @@
+"""The runtime stays light: no pandas (or other heavy module) imported at run time, and the
+Arrow column reader that replaces pyarrow's pandas-backed ``to_numpy``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from aslsign.errors import InputShapeError
+from aslsign.io._common import column_values
+
+HEAVY = ("pandas", "tensorflow", "keras", "matplotlib", "scipy", "PIL", "imageio", "mediapipe")
+
+
+def test_predict_on_real_files_imports_nothing_heavy(gislr_gallery: Path) -> None:
+    files = sorted(gislr_gallery.rglob("*.parquet"))[:5]
+    code = (
+        "import sys, aslsign\n"
+        "with aslsign.SignRecognizer.from_pretrained() as rec:\n"
+        f"    rec.predict_batch({[str(f) for f in files]!r})\n"
+        f"    rec.predict({str(files[0])!r})\n"
+        "with aslsign.FingerspellingRecognizer.from_pretrained() as rec:\n"
+        f"    rec.predict(aslsign.load_sequence({str(files[1])!r}))\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "arrow_type",
+    [pa.float64(), pa.float32(), pa.float16(), pa.int16(), pa.int64(), pa.uint8()],
+)
+def test_column_values_equal_pyarrow_with_nulls_slices_and_chunks(arrow_type: pa.DataType) -> None:
+    rng = np.random.default_rng(0)
+    values = [None if rng.random() < 0.3 else int(rng.integers(0, 100)) for _ in range(203)]
+    if pa.types.is_floating(arrow_type):
+        values = [None if v is None else v / 7 for v in values]
+    arr = pa.array(values, arrow_type)
+    chunked = pa.chunked_array([arr.slice(0, 50), arr.slice(50, 0), arr.slice(50, 100), arr[150:]])
+    for column in (arr, arr.slice(17, 101), chunked, arr.slice(3, 0)):
+        expected = column.to_numpy(zero_copy_only=False)
+        got = column_values(column)
+        if column.null_count:
+            expected = np.asarray(expected, dtype=np.float64)  # pyarrow: object or float
+        np.testing.assert_array_equal(got.astype(np.float64), np.asarray(expected, np.float64))
+    no_nulls = pa.array(np.arange(10), arrow_type)
+    assert column_values(no_nulls).dtype == no_nulls.to_numpy().dtype
+
+
+def test_column_values_rejects_non_numbers() -> None:
+    with pytest.raises(InputShapeError, match="not a number column"):
+        column_values(pa.array(["a", "b"]))

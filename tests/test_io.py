@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -398,8 +399,10 @@ def test_zero_frame_array() -> None:
 # Property test: any (frames, 543, 3) array survives a GISLR parquet round trip
 # --------------------------------------------------------------------------------------------
 
-# Any float64 in a wide range (rounded to float32 on load), plus every float32 incl. +-inf/NaN.
-_floats = st.floats(-1e6, 1e6) | st.floats(width=32)
+# Any float64 in the accepted range (rounded to float32 on load) and any float32 in it; NaN is
+# added by the mask below. Values beyond MAX_ABS_COORDINATE are refused (the test after these).
+_LIMIT = aslsign.landmarks.MAX_ABS_COORDINATE
+_floats = st.floats(-_LIMIT, _LIMIT) | st.floats(-_LIMIT, _LIMIT, width=32)
 
 
 @st.composite
@@ -442,6 +445,34 @@ def test_property_parquet_roundtrip_frames_permuted(data: tuple[np.ndarray, np.n
     expected = np.empty_like(values, dtype=np.float32)
     expected[frames] = values.astype(np.float32)
     np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=_sequences(),
+    bad=st.sampled_from([np.inf, -np.inf, 1e30, -1e300, _LIMIT * 1.01, 2e4]),
+    where=st.tuples(st.integers(0, 11), st.integers(0, NUM_LANDMARKS - 1), st.integers(0, 2)),
+)
+def test_property_parquet_out_of_range_refused(
+    data: tuple[np.ndarray, np.ndarray], bad: float, where: tuple[int, int, int]
+) -> None:
+    """One value beyond MAX_ABS_COORDINATE anywhere in a file: InputValueError naming its frame,
+    landmark and coordinate, without a numpy warning."""
+    values, _ = data
+    frame, row, axis = where[0] % len(values), where[1], where[2]
+    table = gislr_table(values)  # sequence_table refuses the bad value itself: put it in after
+    column = table.column("xyz"[axis]).to_numpy().copy()
+    column[frame * NUM_LANDMARKS + row] = bad
+    table = table.set_column(4 + axis, "xyz"[axis], pa.array(column, pa.float64()))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "seq.parquet"
+        pq.write_table(table, path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(aslsign.InputValueError) as info:
+                load_sequence(path)
+    name = aslsign.landmarks.landmark_name(row)
+    assert f"frame {frame}, landmark {name} (row {row}) has {'xyz'[axis]} = " in str(info.value)
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import numpy as np
 
 from aslsign.characters import CHARACTER_MAP_FILE, character_map
 from aslsign.landmarks import ASLFR_COLUMNS, LEFT_HAND, MIRROR, NUM_LANDMARKS, RIGHT_HAND
-from aslsign.preprocessing import FingerspellingPreprocessor
+from aslsign.preprocessing import MAX_ABS_FEATURE, FingerspellingPreprocessor
 from training_recipes.tf_ops import nan_mean
 
 __all__ = ["export_kaggle", "selected_columns"]
@@ -120,7 +120,8 @@ def make_serving_fn(encoder: Any, pre: FingerspellingPreprocessor, blank: int) -
             size = tf.sqrt(tf.reduce_sum(tf.square(rel[:, _KNUCKLE, :2]), -1))[:, None, None]
             blocks.append(tf.reshape(rel / size, (-1, _HAND * 3)))
         out = tf.concat(blocks, axis=-1)
-        return tf.where(tf.math.is_finite(out), out, tf.fill(tf.shape(out), pre.nan_fill))
+        out = tf.where(tf.math.is_finite(out), out, tf.fill(tf.shape(out), pre.nan_fill))
+        return tf.clip_by_value(out, -MAX_ABS_FEATURE, MAX_ABS_FEATURE)
 
     def decode(features: Any) -> Any:
         logits = encoder(features[None], training=False)[0]

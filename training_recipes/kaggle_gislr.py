@@ -31,7 +31,12 @@ import numpy as np
 
 from aslsign.config import ModelConfig
 from aslsign.landmarks import LEFT_HAND, LIPS, NUM_LANDMARKS, RIGHT_HAND
-from aslsign.preprocessing import Gislr1stPreprocessor, WijkhuizenPreprocessor, from_config
+from aslsign.preprocessing import (
+    MAX_ABS_FEATURE,
+    Gislr1stPreprocessor,
+    WijkhuizenPreprocessor,
+    from_config,
+)
 from aslsign.preprocessing.wijkhuizen import NUM_COORDS, NUM_POINTS, PAD_INDEX
 from training_recipes.tf_ops import nan_mean
 
@@ -76,7 +81,8 @@ def tf_gislr_1st(pre: Gislr1stPreprocessor, landmarks: Any) -> Any:
         diff = values[lag:] - values[:-lag]
         blocks.append(tf.concat([diff, tf.zeros((tf.minimum(lag, frames), values.shape[1]))], 0))
     out = tf.concat(blocks, axis=-1)
-    return tf.where(tf.math.is_finite(out), out, tf.fill(tf.shape(out), pre.nan_fill))
+    out = tf.where(tf.math.is_finite(out), out, tf.fill(tf.shape(out), pre.nan_fill))
+    return tf.clip_by_value(out, -MAX_ABS_FEATURE, MAX_ABS_FEATURE)
 
 
 def _pool_weights(kept: Any, total: Any, frames: int) -> Any:
@@ -144,6 +150,7 @@ def tf_wijkhuizen(pre: WijkhuizenPreprocessor, landmarks: Any) -> Any:
     position = tf.where(real, position, PAD_INDEX)
     z = (pooled - pre._mean) / pre._std
     z = tf.where(tf.logical_or(tf.math.is_nan(z), tf.logical_not(real[:, None])), 0.0, z)
+    z = tf.clip_by_value(z, -MAX_ABS_FEATURE, MAX_ABS_FEATURE)
     return tf.concat([position[:, None], z], axis=-1)
 
 

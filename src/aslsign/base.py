@@ -19,7 +19,7 @@ import numpy as np
 from . import preprocessing
 from .artifact import Artifact, open_artifact
 from .config import BASE_VARIANT, ModelConfig
-from .errors import SignatureMismatchError, WrongTaskError
+from .errors import ModelFileError, SignatureMismatchError, WrongTaskError
 from .io import LandmarkInput
 from .runtime import LiteRTModel
 
@@ -248,6 +248,12 @@ class Recognizer(Generic[ResultT]):
         if self._model is None:
             raise RuntimeError(f"This {type(self).__name__} is closed.")
         out = self._model(**{self.config.input.name: x})[self.config.output.name]
+        if not np.isfinite(out).all():
+            raise ModelFileError(
+                f"{self.source or 'The model'} gave NaN or infinite outputs for input of shape "
+                f"{list(x.shape)}: its weights may be corrupt (load it with verify=True to check "
+                "its sha256), or it cannot handle this input."
+            )
         return out.astype(np.float32, copy=False)
 
     # ------------------------------------------------------------------ lifecycle

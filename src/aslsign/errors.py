@@ -14,6 +14,7 @@ __all__ = [
     "EmptySequenceError",
     "HubError",
     "InputShapeError",
+    "InputValueError",
     "LandmarkFileError",
     "ModelFileError",
     "ModelNotFoundError",
@@ -34,6 +35,12 @@ class InputShapeError(AslSignError, ValueError):
     """An array, table or frame does not have the shape or dtype that was expected."""
 
 
+class InputValueError(AslSignError, ValueError):
+    """A landmark coordinate is not usable: +-inf, or larger in magnitude than
+    :data:`aslsign.landmarks.MAX_ABS_COORDINATE` (NaN is fine: it marks a landmark that was not
+    detected). The message names the first bad frame, landmark and coordinate."""
+
+
 class EmptySequenceError(InputShapeError):
     """A landmark sequence has no frames at all (an empty file, table or array)."""
 
@@ -47,7 +54,8 @@ class ConfigError(AslSignError, ValueError):
 
 
 class ModelFileError(AslSignError, ValueError):
-    """A ``.tflite`` model file is missing or cannot be loaded by the interpreter."""
+    """A ``.tflite`` model file is missing, cannot be loaded by the interpreter, does not match
+    its sha256, or gives NaN / infinite outputs."""
 
 
 class SignatureMismatchError(AslSignError, ValueError):

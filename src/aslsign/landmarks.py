@@ -28,6 +28,8 @@ import itertools
 
 import numpy as np
 
+from .errors import InputValueError
+
 __all__ = [
     "ARM_POSE",
     "ASLFR_COLUMNS",
@@ -41,6 +43,7 @@ __all__ = [
     "LEFT_HAND",
     "LEFT_HAND_CONNECTIONS",
     "LIPS",
+    "MAX_ABS_COORDINATE",
     "MIRROR",
     "NOSE",
     "NUM_LANDMARKS",
@@ -52,6 +55,8 @@ __all__ = [
     "RIGHT_HAND_CONNECTIONS",
     "SLICES",
     "TYPE_OFFSETS",
+    "check_coordinates",
+    "landmark_name",
     "mirror",
 ]
 
@@ -65,6 +70,14 @@ TYPE_OFFSETS: dict[str, tuple[int, int]] = {
     "right_hand": (522, 21),
 }
 SLICES: dict[str, slice] = {k: slice(a, a + n) for k, (a, n) in TYPE_OFFSETS.items()}
+
+#: The largest coordinate magnitude a landmark may have. MediaPipe gives x and y normalised to
+#: the image (0..1, a little beyond near the edges) and z on about the same scale, so real values
+#: stay within a few units; 10,000 leaves room for pixel coordinates and any rescaling while
+#: refusing the +-inf and 1e30-style values of a broken producer. Every loader, the stream's
+#: ``push`` and the preprocessing pipelines raise :class:`aslsign.errors.InputValueError` for a
+#: value beyond it (NaN is fine: it marks a landmark that was not detected).
+MAX_ABS_COORDINATE = 1e4
 
 FACE = tuple(range(0, 468))
 LEFT_HAND = tuple(range(468, 489))
@@ -181,6 +194,46 @@ ASLFR_COLUMNS: tuple[str, ...] = _aslfr_columns()
 
 #: Row permutation that swaps the left and right side (an involution: MIRROR[MIRROR] == identity).
 MIRROR: np.ndarray = _mirror_permutation()
+
+
+def landmark_name(row: int) -> str:
+    """``"right_hand 11"`` for global row 533: the ``type`` and ``landmark_index`` of a row."""
+    for name, (start, count) in TYPE_OFFSETS.items():
+        if start <= row < start + count:
+            return f"{name} {row - start}"
+    raise IndexError(f"landmark row {row} is outside 0..{NUM_LANDMARKS - 1}")
+
+
+def check_coordinates(
+    landmarks: np.ndarray, origin: str = "landmarks", original: np.ndarray | None = None
+) -> None:
+    """Raise :class:`~aslsign.errors.InputValueError` when a value of a float ``(frames, 543, 3)``
+    (or one ``(543, 3)`` frame) is +-inf or beyond :data:`MAX_ABS_COORDINATE` in magnitude.
+
+    NaN (not detected) passes. The message names the first bad frame (its index in
+    ``landmarks``), landmark and coordinate; ``original`` (same shape) supplies the value shown
+    when ``landmarks`` is a converted copy (a float64 1e300 is inf in float32).
+    """
+    x = np.asarray(landmarks)
+    if not x.size:
+        return
+    flat = x.reshape(-1)
+    # fmax/fmin skip NaN (all NaN gives NaN, which compares False) and are as fast as max/min:
+    # the common case costs two reductions
+    if not (
+        np.fmax.reduce(flat) > MAX_ABS_COORDINATE or np.fmin.reduce(flat) < -MAX_ABS_COORDINATE
+    ):
+        return
+    where = np.argwhere(np.abs(x) > MAX_ABS_COORDINATE)[0]
+    frame, (row, axis) = (int(where[0]) if x.ndim == 3 else None), where[-2:]
+    value = (original if original is not None else x)[tuple(where)].item()
+    at = "" if frame is None else f"frame {frame}, "
+    raise InputValueError(
+        f"{origin}: {at}landmark {landmark_name(int(row))} (row {int(row)}) has "
+        f"{'xyz'[int(axis)]} = {value:.7g}. Landmark coordinates must be finite numbers within "
+        f"+-{MAX_ABS_COORDINATE:g} (MediaPipe gives normalised image coordinates, about 0..1); "
+        "write NaN for a landmark that was not detected."
+    )
 
 
 def mirror(landmarks: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import numpy as np
 
 from .errors import InputShapeError, TimestampError
-from .landmarks import NUM_LANDMARKS
+from .landmarks import NUM_LANDMARKS, check_coordinates
 
 if TYPE_CHECKING:
     from .base import Recognizer
@@ -87,22 +87,40 @@ class RecognitionStream(Generic[ResultT]):
         Raises:
             TimestampError: ``timestamp_ms`` is not after the previous frame's.
             InputShapeError: the frame is not a ``(543, 3)`` array of numbers.
+            InputValueError: a coordinate is +-inf or beyond
+                :data:`aslsign.landmarks.MAX_ABS_COORDINATE` (the frame is not added).
         """
         self._check_open()
-        frame = np.asarray(frame_landmarks)
-        if frame.shape != (NUM_LANDMARKS, 3) or not np.issubdtype(frame.dtype, np.number):
+        try:
+            frame = np.asarray(frame_landmarks)
+        except (TypeError, ValueError) as exc:  # e.g. ragged nested lists
+            raise InputShapeError(
+                f"stream.push expects one frame of landmarks, a ({NUM_LANDMARKS}, 3) array of "
+                f"numbers; cannot read {type(frame_landmarks).__name__} ({exc})."
+            ) from exc
+        if frame.shape != (NUM_LANDMARKS, 3) or frame.dtype.kind not in "fiu":
             raise InputShapeError(
                 f"stream.push expects one frame of landmarks, a ({NUM_LANDMARKS}, 3) array of "
                 f"numbers (NaN = not detected); got {frame.dtype} {frame.shape}."
             )
-        timestamp = int(timestamp_ms)
+        with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: refused
+            frame32 = frame.astype(np.float32)
+        check_coordinates(
+            frame32, f"stream.push (frame {self._pushed}, {timestamp_ms} ms)", original=frame
+        )
+        try:
+            timestamp = int(timestamp_ms)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise TimestampError(
+                f"timestamp_ms must be an integer number of milliseconds; got {timestamp_ms!r}."
+            ) from exc
         if self._last_timestamp is not None and timestamp <= self._last_timestamp:
             raise TimestampError(
                 f"Frame timestamps must increase: got {timestamp} ms after {self._last_timestamp}"
                 " ms. Push frames in the order they were taken, each with its own time."
             )
         self._last_timestamp = timestamp
-        self._frames.append(frame.astype(np.float32))
+        self._frames.append(frame32)
         self._pushed += 1
         if self._pushed % self.stride:
             return None

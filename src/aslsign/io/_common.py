@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import EmptySequenceError, InputShapeError, LandmarkFileError
-from ..landmarks import NUM_LANDMARKS
+from ..landmarks import NUM_LANDMARKS, check_coordinates
 
 __all__ = ["LandmarkInput", "RecordDataset"]
 
@@ -44,8 +44,12 @@ def _column_array(values: Any) -> pa.Array:
     return pa.array(arr)
 
 
-def from_array(source: Any) -> np.ndarray:
-    """Validate an array-like ``(frames, 543, 3)`` and return it as contiguous float32."""
+def from_array(source: Any, origin: str = "landmark array") -> np.ndarray:
+    """Validate an array-like ``(frames, 543, 3)`` and return it as contiguous float32.
+
+    Raises InputShapeError (shape, dtype), EmptySequenceError (no frames) or InputValueError
+    (a value that is +-inf or beyond :data:`aslsign.landmarks.MAX_ABS_COORDINATE`).
+    """
     try:
         arr = np.asarray(source)
     except (TypeError, ValueError) as exc:
@@ -69,7 +73,10 @@ def from_array(source: Any) -> np.ndarray:
         )
     if arr.shape[0] == 0:
         raise EmptySequenceError("The landmark array has zero frames.")
-    return np.ascontiguousarray(arr, dtype=np.float32)
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: refused
+        out = np.ascontiguousarray(arr, dtype=np.float32)
+    check_coordinates(out, origin, original=arr)
+    return out
 
 
 def check_numeric(table: pa.Table, names: Iterable[str], origin: str) -> None:

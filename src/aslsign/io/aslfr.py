@@ -33,7 +33,7 @@ from ..errors import (
     LandmarkFileError,
     SequenceNotFoundError,
 )
-from ..landmarks import ASLFR_COLUMNS, NUM_LANDMARKS
+from ..landmarks import ASLFR_COLUMNS, NUM_LANDMARKS, check_coordinates
 from ._common import (
     LandmarkInput,
     RecordDataset,
@@ -143,7 +143,7 @@ def read_fingerspelling_file(
         for sid, rows in _split_rows(ids):
             if wanted is None or sid in wanted:
                 seq_frames = None if frames is None else frames[rows]
-                yield sid, _in_frame_order(coords[rows], seq_frames)
+                yield sid, _in_frame_order(coords[rows], seq_frames, f"{path} sequence {sid}")
 
 
 def _split_rows(ids: np.ndarray) -> list[tuple[int, np.ndarray]]:
@@ -337,7 +337,7 @@ def _to_landmarks(table: pa.Table, origin: str) -> np.ndarray:
     if table.num_rows == 0:
         raise EmptySequenceError(f"{origin}: the sequence has no frames.")
     coords, frames = _decode(table, origin)
-    return _in_frame_order(coords, frames)
+    return _in_frame_order(coords, frames, origin)
 
 
 def _decode(table: pa.Table, origin: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -350,7 +350,8 @@ def _decode(table: pa.Table, origin: str) -> tuple[np.ndarray, np.ndarray | None
         column = columns[position[name]]
         if not (pa.types.is_floating(column.type) or pa.types.is_null(column.type)):
             check_numeric(table, [name], origin)  # raises for non-numbers; integers pass
-        coords[i] = float_column(column)
+        with np.errstate(over="ignore"):  # float64 beyond float32's range -> inf: refused later
+            coords[i] = float_column(column)
     out = coords.reshape(3, NUM_LANDMARKS, n).transpose(2, 1, 0)
     if FRAME not in position:
         return out, None
@@ -361,10 +362,13 @@ def _decode(table: pa.Table, origin: str) -> tuple[np.ndarray, np.ndarray | None
     return out, column_values(frame_col)
 
 
-def _in_frame_order(coords: np.ndarray, frames: np.ndarray | None) -> np.ndarray:
+def _in_frame_order(coords: np.ndarray, frames: np.ndarray | None, origin: str) -> np.ndarray:
+    """One sequence's rows in frame order, its values checked (InputValueError)."""
     if frames is not None and len(frames) > 1 and not (frames[1:] > frames[:-1]).all():
         coords = coords[np.argsort(frames, kind="stable")]
-    return np.ascontiguousarray(coords)
+    out = np.ascontiguousarray(coords)
+    check_coordinates(out, origin)
+    return out
 
 
 # ----------------------------------------------------------------------------- writing
@@ -440,7 +444,7 @@ def write_fingerspelling(
             if sid in seen:
                 raise ValueError(f"sequence_id {sid} is given twice.")
             seen.add(sid)
-            pending.append((sid, from_array(landmarks)))
+            pending.append((sid, from_array(landmarks, f"sequence {sid}")))
             if len(pending) == sequences_per_row_group:
                 writer.write_table(_wide_table(pending), row_group_size=1 << 30)
                 pending = []

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from .._util import read_json
 from ..errors import EmptySequenceError, InputShapeError, LandmarkFileError
-from ..landmarks import NUM_LANDMARKS, TYPE_OFFSETS
+from ..landmarks import NUM_LANDMARKS, TYPE_OFFSETS, check_coordinates
 from ._common import (
     LandmarkInput,
     RecordDataset,
@@ -208,12 +208,15 @@ def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.nd
             f"landmarks.{detail}"
         )
     xyz = np.empty((n, 3), np.float32)
-    for i, c in enumerate(_XYZ):
-        xyz[:, i] = float_column(table.column(c))
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: refused
+        for i, c in enumerate(_XYZ):
+            xyz[:, i] = float_column(table.column(c))
     order = _row_order(table, origin, path) if "frame" in names else None
     if order is not None:
         xyz = xyz[order]
-    return xyz.reshape(n // NUM_LANDMARKS, NUM_LANDMARKS, 3)
+    out = xyz.reshape(n // NUM_LANDMARKS, NUM_LANDMARKS, 3)
+    check_coordinates(out, origin)
+    return out
 
 
 def _bad_frame_detail(table: pa.Table) -> str:
@@ -365,7 +368,18 @@ def read_examples(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     (``aslsign predict --example`` runs them).
     """
     data = read_json(path, LandmarkFileError, "examples file")
-    return {
-        str(name): from_array(np.array(frames, dtype=np.float64))  # null -> nan
-        for name, frames in data.items()
-    }
+    if not isinstance(data, dict):
+        raise LandmarkFileError(
+            f"{path}: expected an object {{name: (frames, 543, 3) nested lists}}, got "
+            f"{type(data).__name__}."
+        )
+    out = {}
+    for name, frames in data.items():
+        try:
+            arr = np.array(frames, dtype=np.float64)  # null -> nan
+        except (TypeError, ValueError) as exc:
+            raise LandmarkFileError(
+                f"{path}: example {name!r} is not a (frames, 543, 3) array of numbers ({exc})."
+            ) from exc
+        out[str(name)] = from_array(arr, f"{path} example {name!r}")
+    return out

@@ -26,12 +26,14 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from ..errors import ConfigError
+from ._common import MAX_ABS_FEATURE
 from .fingerspelling import FingerspellingPreprocessor
 from .gislr import Gislr1stPreprocessor
 from .kaggle import ColumnsPreprocessor, RawPreprocessor
 from .wijkhuizen import WijkhuizenPreprocessor
 
 __all__ = [
+    "MAX_ABS_FEATURE",
     "ColumnsPreprocessor",
     "FingerspellingPreprocessor",
     "Gislr1stPreprocessor",

@@ -7,22 +7,35 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import ConfigError, InputShapeError
-from ..landmarks import GROUPS, NUM_LANDMARKS
+from ..landmarks import GROUPS, NUM_LANDMARKS, check_coordinates
+
+#: Model input values are clipped to +-MAX_ABS_FEATURE. Real features stay within about +-100
+#: (the largest over the bundled data: 63); only degenerate input reaches the bound, e.g.
+#: shoulders or hand points that (nearly) coincide, which the normalisations divide by. The
+#: bundled models stay finite up to about 1e15 and give NaN from about 1e20.
+MAX_ABS_FEATURE = 1e6
 
 
 def check_landmarks(landmarks: np.ndarray) -> np.ndarray:
-    """``landmarks`` as float32 after checking it is a ``(frames, 543, 3)`` array."""
+    """``landmarks`` as float32 after checking it is a ``(frames, 543, 3)`` array of numbers
+    within :data:`aslsign.landmarks.MAX_ABS_COORDINATE` (InputShapeError, InputValueError)."""
     if (
         not isinstance(landmarks, np.ndarray)
         or landmarks.ndim != 3
         or landmarks.shape[1:] != (NUM_LANDMARKS, 3)
+        or landmarks.dtype.kind not in "fiu"
     ):
         shape = getattr(landmarks, "shape", type(landmarks).__name__)
+        dtype = getattr(landmarks, "dtype", "")
         raise InputShapeError(
-            f"Preprocessing expects landmarks of shape (frames, {NUM_LANDMARKS}, 3); got {shape}. "
-            "Use aslsign.load_sequence() or aslsign.load_fingerspelling() to read a file or table."
+            f"Preprocessing expects a number array of shape (frames, {NUM_LANDMARKS}, 3); got "
+            f"{dtype} {shape}. Use aslsign.load_sequence() or aslsign.load_fingerspelling() to "
+            "read a file or table."
         )
-    return landmarks.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: refused
+        x = landmarks.astype(np.float32, copy=False)
+    check_coordinates(x, "preprocessing input", original=landmarks)
+    return x
 
 
 def check_batch(sequences: Sequence[np.ndarray]) -> None:
@@ -51,13 +64,16 @@ def add_lags(out: np.ndarray, values: np.ndarray, lags: Sequence[int], start: in
     for j, lag in enumerate(lags, start=1):
         if frames > lag:
             lo = start + j * width
-            out[:, : frames - lag, lo : lo + width] = values[:, lag:] - values[:, :-lag]
+            with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: finish() fills it
+                out[:, : frames - lag, lo : lo + width] = values[:, lag:] - values[:, :-lag]
     return start + width * (1 + len(lags))
 
 
 def finish(out: np.ndarray, lengths: np.ndarray, nan_fill: float, pad_value: float) -> None:
-    """In place: NaN/inf -> ``nan_fill``; frames past each sequence's length -> ``pad_value``."""
+    """In place: NaN/inf -> ``nan_fill``, then everything clipped to +-:data:`MAX_ABS_FEATURE`;
+    frames past each sequence's length -> ``pad_value``."""
     out[~np.isfinite(out)] = nan_fill
+    np.clip(out, -MAX_ABS_FEATURE, MAX_ABS_FEATURE, out=out)
     for i, n in enumerate(lengths):
         out[i, n:] = pad_value
 

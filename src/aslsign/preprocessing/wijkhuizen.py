@@ -53,7 +53,7 @@ import numpy as np
 
 from ..errors import ConfigError, InputShapeError
 from ..landmarks import LEFT_ARM_POSE, LEFT_HAND, LIPS, MIRROR, RIGHT_HAND
-from ._common import check_batch, check_landmarks, pad
+from ._common import MAX_ABS_FEATURE, check_batch, check_landmarks, pad
 
 __all__ = ["CHANNELS", "NUM_COORDS", "WijkhuizenPreprocessor", "dominant_hand", "pool_weights"]
 
@@ -225,7 +225,10 @@ class WijkhuizenPreprocessor:
     def features(
         self, selected: Sequence[tuple[np.ndarray, np.ndarray]]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Step 6 and the layout, on outputs of :meth:`select` (vectorised over the batch)."""
+        """Step 6 and the layout, on outputs of :meth:`select` (vectorised over the batch).
+
+        Values are clipped to +-:data:`aslsign.preprocessing._common.MAX_ABS_FEATURE`."""
+        limit = np.float32(MAX_ABS_FEATURE)
         if not selected:
             raise InputShapeError("Cannot build features of an empty list of sequences.")
         batch, frames = len(selected), self.frames
@@ -238,8 +241,9 @@ class WijkhuizenPreprocessor:
         for i, (c, t) in enumerate(selected):
             coords[i, : len(c)] = c.reshape(len(c), NUM_COORDS)
             out[i, : len(t), 0] = t
-        z = (coords - self._mean) / self._std
-        out[..., 1:] = np.where(np.isnan(z), np.float32(0.0), z)
+        with np.errstate(over="ignore"):  # beyond float32: inf, clipped below
+            z = (coords - self._mean) / self._std
+        out[..., 1:] = np.clip(np.where(np.isnan(z), np.float32(0.0), z), -limit, limit)
         return out, lengths
 
     def pad_batch(self, sequences: Sequence[np.ndarray]) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -42,3 +43,16 @@ def read_index_map(
             f"{indices[:10]}..."
         )
     return tuple(by_index[i] for i in range(len(by_index)))
+
+
+def check_count(name: str, value: object, *, optional: bool = False) -> None:
+    """Raise ValueError unless ``value`` is an integer >= 1 (or None when ``optional``).
+
+    ``True``/``False`` are refused although Python counts them as integers: ``top_k=True`` is a
+    mistake, not 1.
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        allowed = "an integer >= 1" + (" or None" if optional else "")
+        raise ValueError(f"{name} must be {allowed}; got {value!r}.")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import numpy as np
 
 from . import preprocessing
+from ._util import check_count
 from .artifact import Artifact, open_artifact
 from .config import BASE_VARIANT, ModelConfig
 from .errors import ModelFileError, SignatureMismatchError, WrongTaskError
@@ -46,6 +47,8 @@ class Recognizer(Generic[ResultT]):
     task: ClassVar[str]
     #: ``(window_frames, stride)`` of :meth:`stream` when not given
     stream_defaults: ClassVar[tuple[int, int]] = (64, 8)
+    #: the options of ``predict`` a stream may pass on (each an integer >= 1)
+    stream_options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -150,11 +153,8 @@ class Recognizer(Generic[ResultT]):
         **opts: Any,
     ) -> list[ResultT]:
         """Results of many sequences in input order (see ``predict_batch`` of the subclasses)."""
-        if batch_size < 1 or max_batch_frames < 1:
-            raise ValueError(
-                f"batch_size and max_batch_frames must be >= 1, got {batch_size} and "
-                f"{max_batch_frames}."
-            )
+        check_count("batch_size", batch_size)
+        check_count("max_batch_frames", max_batch_frames)
         results: list[ResultT] = []
         bar = None
         if progress:
@@ -235,6 +235,13 @@ class Recognizer(Generic[ResultT]):
         :attr:`stream_defaults`). ``options`` go to ``predict`` (``top_k``, ``beam_width``)."""
         from .streaming import RecognitionStream
 
+        for name, value in options.items():
+            if name not in self.stream_options:
+                raise TypeError(
+                    f"{type(self).__name__}.stream() got the unknown option {name!r}; "
+                    f"options go to predict(), which takes {list(self.stream_options)}."
+                )
+            check_count(name, value, optional=True)
         default_window, default_stride = self.stream_defaults
         return RecognitionStream(
             self,

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ._util import read_index_map
+from ._util import check_count, read_index_map
 from .base import Recognizer
 from .config import BASE_VARIANT, ModelConfig, TensorSpec
 from .errors import ConfigError, SignatureMismatchError, WrongTaskError
@@ -41,6 +41,7 @@ class SignRecognizer(Recognizer[SignResult]):
     task = "isolated_sign"
     #: a stream recognises the last 64 frames (about 2 s at 30 fps) every 8
     stream_defaults = (64, 8)
+    stream_options = ("top_k",)
 
     def __init__(
         self,
@@ -51,9 +52,8 @@ class SignRecognizer(Recognizer[SignResult]):
         source: str | None = None,
         variant: str = BASE_VARIANT,
     ) -> None:
-        if top_k < 1:
-            raise ValueError(f"top_k must be >= 1, got {top_k}.")
-        self.top_k = top_k
+        check_count("top_k", top_k)
+        self.top_k = int(top_k)
         super().__init__(model, config, source=source, variant=variant)
 
     # ------------------------------------------------------------------ construction
@@ -80,7 +80,8 @@ class SignRecognizer(Recognizer[SignResult]):
                 directory with ``model.tflite`` + ``config.json``, a Kaggle submission
                 ``.tflite`` (or a directory holding one without ``config.json``), or a hub repo
                 id ``owner/name``.
-            top_k: how many classes each result lists.
+            top_k: how many classes each result lists (an integer >= 1; a larger value than
+                the number of labels lists them all).
             num_threads: interpreter threads (None: the backend's default).
             backend: ``ai_edge_litert``, ``tflite_runtime`` or ``tensorflow`` (default: the first
                 that imports; env ``ASLSIGN_BACKEND`` overrides).
@@ -97,6 +98,8 @@ class SignRecognizer(Recognizer[SignResult]):
             WrongTaskError: the model is not an isolated-sign model (it names the recogniser
                 that loads it).
         """
+        check_count("top_k", top_k)
+        check_count("num_threads", num_threads, optional=True)
         return cls._pretrained(
             name_or_path,
             num_threads=num_threads,
@@ -134,6 +137,7 @@ class SignRecognizer(Recognizer[SignResult]):
         preprocessing is inside the graph. Its outputs are reported as they come (as
         probabilities), in label-map order.
         """
+        check_count("top_k", top_k)
         model_path = Path(model_path)
         if label_map is None:
             label_map = model_path.parent / "sign_to_prediction_index_map.json"
@@ -160,7 +164,11 @@ class SignRecognizer(Recognizer[SignResult]):
         A sequence in which no landmark was detected in any frame is valid input: its result
         has ``label None``, ``score 0.0``, empty ``top_k`` and all-zero ``probabilities``; the
         model is not run on it.
+
+        ``top_k`` (default: the recogniser's) must be an integer >= 1; one larger than the
+        number of labels lists them all.
         """
+        check_count("top_k", top_k, optional=True)
         return self._predict_one(load_sequence(landmarks), top_k=top_k)
 
     def predict_batch(
@@ -181,6 +189,7 @@ class SignRecognizer(Recognizer[SignResult]):
         :meth:`predict`'s. The next batch is preprocessed while the interpreter runs the current
         one. Models without a batch axis (Kaggle submissions) run one sequence per call.
         """
+        check_count("top_k", top_k, optional=True)
         return self._predict_many(
             sequences,
             batch_size=batch_size,
@@ -202,7 +211,8 @@ class SignRecognizer(Recognizer[SignResult]):
 
     def _result(self, output: np.ndarray, raw: np.ndarray, used: int, **opts: Any) -> SignResult:
         probs = output.reshape(-1)
-        k = min(opts.get("top_k") or self.top_k, len(probs))
+        top_k = opts.get("top_k")
+        k = min(self.top_k if top_k is None else top_k, len(probs))
         order = np.argsort(-probs, kind="stable")[:k]
         cats = tuple(Category(int(i), self.labels[i], float(probs[i])) for i in order)
         return SignResult(cats, probs, num_frames=len(raw), num_frames_used=used)

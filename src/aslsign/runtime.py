@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._util import check_count
 from .errors import BackendNotAvailableError, ModelFileError, SignatureMismatchError
 
 __all__ = ["BACKENDS", "LiteRTModel", "TensorInfo", "available_backends"]
@@ -114,6 +115,7 @@ class LiteRTModel:
         if not self.path.is_file():
             raise ModelFileError(f"Model file not found: {self.path}")
         self.backend, interpreter_cls = _resolve_backend(backend)
+        check_count("num_threads", num_threads, optional=True)
         if num_threads is None:
             num_threads = default_num_threads()
         self.num_threads = num_threads

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from ._util import read_json
+from ._util import check_count, read_json
 from .base import Recognizer
 from .characters import CHARACTER_MAP_FILE, CHARACTERS, read_character_map
-from .config import BASE_VARIANT, ModelConfig, TensorSpec
+from .config import BASE_VARIANT, DECODINGS, ModelConfig, TensorSpec, check_decoding
 from .ctc import beam_search_decode, greedy_decode, log_softmax
 from .errors import ConfigError, SignatureMismatchError, WrongTaskError
 from .io import LandmarkInput, load_landmarks
@@ -33,11 +33,15 @@ from .registry import DEFAULT_FINGERSPELLING_MODEL
 from .results import Category, FingerspellingResult
 from .runtime import LiteRTModel
 
-__all__ = ["FingerspellingRecognizer", "kaggle_fingerspelling_config", "read_inference_args"]
+__all__ = [
+    "DECODINGS",
+    "FingerspellingRecognizer",
+    "kaggle_fingerspelling_config",
+    "read_inference_args",
+]
 
 PathLike = str | os.PathLike[str]
 INFERENCE_ARGS = "inference_args.json"
-DECODINGS = ("ctc", "argmax")
 
 
 class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
@@ -55,6 +59,7 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
     task = "fingerspelling"
     #: a stream recognises the last 256 frames (about 8.5 s at 30 fps) every 16
     stream_defaults = (256, 16)
+    stream_options = ("beam_width",)
 
     def __init__(
         self,
@@ -66,7 +71,7 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
         variant: str = BASE_VARIANT,
     ) -> None:
         _check_beam_width(beam_width)
-        self.beam_width = beam_width
+        self.beam_width = int(beam_width)
         self._decoding = _check_decoding(config)
         super().__init__(model, config, source=source, variant=variant)
 
@@ -111,6 +116,7 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
                 that loads it).
         """
         _check_beam_width(beam_width)
+        check_count("num_threads", num_threads, optional=True)
         return cls._pretrained(
             name_or_path,
             num_threads=num_threads,
@@ -298,8 +304,7 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
 
 
 def _check_beam_width(beam_width: int) -> None:
-    if not isinstance(beam_width, int) or beam_width < 1:
-        raise ValueError(f"beam_width must be an integer >= 1, got {beam_width!r}.")
+    check_count("beam_width", beam_width)
 
 
 def _as_probabilities(rows: np.ndarray) -> np.ndarray:
@@ -317,25 +322,13 @@ def _check_decoding(config: ModelConfig) -> dict[str, Any]:
     if config.task != FingerspellingRecognizer.task:
         return {"type": "argmax"}  # the task check in Recognizer raises the clear error
     d = dict(config.decoding)
-    kind = d.get("type")
-    if kind not in DECODINGS:
-        raise ConfigError(
-            f"config.json decoding.type must be one of {DECODINGS} for a fingerspelling model; "
-            f"got {kind!r}."
-        )
-    if kind == "ctc":
-        blank = d.get("blank_index")
-        if not isinstance(blank, int) or not 0 <= blank < config.num_classes:
-            raise ConfigError(
-                f"config.json decoding.blank_index must be an output index (0.."
-                f"{config.num_classes - 1}); got {blank!r}."
-            )
-        stride = d.setdefault("output_stride", 1)
-        if not isinstance(stride, int) or stride < 1:
-            raise ConfigError(f"config.json decoding.output_stride must be >= 1; got {stride!r}.")
-        d["special_indices"] = (blank,)
+    check_decoding(d, config.num_classes)  # ModelConfig checked it too; the same rules
+    if d["type"] == "ctc":
+        d["blank_index"] = int(d["blank_index"])
+        d["output_stride"] = int(d.get("output_stride", 1))
+        d["special_indices"] = (d["blank_index"],)
     else:
-        d["special_indices"] = tuple(d.get("special_indices", ()))
+        d["special_indices"] = tuple(int(i) for i in d.get("special_indices", ()))
     return d
 
 

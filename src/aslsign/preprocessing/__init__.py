@@ -20,6 +20,7 @@ name                    class                                         used by
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, ClassVar, Protocol
 
@@ -91,12 +92,25 @@ def from_config(config: dict[str, Any]) -> Preprocessor:
             f"{sorted(_PIPELINES)}); got {config!r}."
         )
     params = {k: v for k, v in config.items() if k != "name"}
-    cls = _PIPELINES.get(config["name"])
+    name = config["name"]
+    cls = _PIPELINES.get(name) if isinstance(name, str) else None
     if cls is None:
+        raise ConfigError(f"Unknown preprocessing {name!r}; known pipelines: {sorted(_PIPELINES)}.")
+    known = [f.name for f in dataclasses.fields(cls) if f.init]
+    unknown = sorted(set(params) - set(known))
+    if unknown:
         raise ConfigError(
-            f"Unknown preprocessing {config['name']!r}; known pipelines: {sorted(_PIPELINES)}."
+            f"Bad parameters for preprocessing {name!r}: no parameter(s) {unknown}; it takes "
+            f"{known or 'none'}."
         )
-    try:
-        return cls(**params)  # type: ignore[no-any-return]
-    except TypeError as exc:
-        raise ConfigError(f"Bad parameters for preprocessing {config['name']!r}: {exc}") from exc
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.init
+        and f.name not in params
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"Bad parameters for preprocessing {name!r}: {missing} must be given.")
+    return cls(**params)  # type: ignore[no-any-return]

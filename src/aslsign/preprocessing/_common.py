@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import _validate as v
 from ..errors import ConfigError, InputShapeError
 from ..landmarks import GROUPS, NUM_LANDMARKS, check_coordinates
 
@@ -91,15 +92,26 @@ def pad(sequences: Sequence[np.ndarray], features: tuple[int, ...], value: float
 
 def group_points(groups: Sequence[str], max_len: int) -> np.ndarray:
     """The landmark rows of the named ``groups`` (in order); checks the names and ``max_len``."""
-    unknown = [g for g in groups if g not in GROUPS]
+    names = v.string_list(groups, "preprocessing.groups", "landmark group names")
+    unknown = [g for g in names if g not in GROUPS]
     if unknown:
         raise ConfigError(
             f"preprocessing.groups: unknown landmark group(s) {unknown}; "
             f"known groups are {sorted(GROUPS)}."
         )
-    if max_len < 1:
-        raise ConfigError(f"preprocessing.max_len must be >= 1, got {max_len}.")
-    return np.array([i for g in groups for i in GROUPS[g]], dtype=np.intp)
+    v.integer(max_len, "preprocessing.max_len", 1)
+    return np.array([i for g in names for i in GROUPS[g]], dtype=np.intp)
+
+
+def check_lags(lags: Sequence[int], max_len: int) -> tuple[int, ...]:
+    """``lags``: a list of frame offsets 1..max_len (may be empty)."""
+    return v.integer_list(lags, "preprocessing.lags", 1, max_len)
+
+
+def check_fills(nan_fill: float, pad_value: float) -> None:
+    """``nan_fill`` and ``pad_value``: finite numbers within +-MAX_ABS_FEATURE."""
+    v.number(nan_fill, "preprocessing.nan_fill", -MAX_ABS_FEATURE, MAX_ABS_FEATURE)
+    v.number(pad_value, "preprocessing.pad_value", -MAX_ABS_FEATURE, MAX_ABS_FEATURE)
 
 
 class NanPadded:

@@ -36,11 +36,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ConfigError
+from .. import _validate as v
 from ..landmarks import LEFT_HAND, MIRROR, POSE, RIGHT_HAND
 from ._common import (
     add_lags,
     check_batch,
+    check_fills,
+    check_lags,
     check_landmarks,
     finish,
     group_points,
@@ -84,20 +86,25 @@ class FingerspellingPreprocessor:
     _gather: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Check every parameter's type and range (ConfigError naming it)."""
         points = group_points(self.groups, self.max_len)
         for key, value, allowed in (
             ("normalize", self.normalize, ("shoulders", "std")),
             ("frame_filter", self.frame_filter, _FILTERS),
             ("overflow", self.overflow, ("resample", "truncate")),
         ):
-            if value not in allowed:
-                raise ConfigError(f"preprocessing.{key} must be one of {allowed}; got {value!r}.")
+            v.string(value, f"preprocessing.{key}", allowed)
+        v.boolean(self.mirror_dominant, "preprocessing.mirror_dominant")
+        v.boolean(self.hand_shape, "preprocessing.hand_shape")
+        lags = check_lags(self.lags, self.max_len)
+        check_fills(self.nan_fill, self.pad_value)
+        object.__setattr__(self, "max_len", int(self.max_len))
         # gathered rows: the groups' points, then the dominant (right) hand, then the shoulders
         gather = np.concatenate([points, np.array(RIGHT_HAND + _SHOULDERS, np.intp)])
         object.__setattr__(self, "points", points)
         object.__setattr__(self, "_gather", gather)
         object.__setattr__(self, "groups", tuple(self.groups))
-        object.__setattr__(self, "lags", tuple(int(k) for k in self.lags))
+        object.__setattr__(self, "lags", lags)
 
     @property
     def num_points(self) -> int:

@@ -21,8 +21,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ConfigError
-from ._common import add_lags, check_batch, check_landmarks, finish, group_points, nan_mean, pad
+from .. import _validate as v
+from ..landmarks import MAX_ABS_COORDINATE, NUM_LANDMARKS
+from ._common import (
+    add_lags,
+    check_batch,
+    check_fills,
+    check_lags,
+    check_landmarks,
+    finish,
+    group_points,
+    nan_mean,
+    pad,
+)
 
 __all__ = ["EMPTY_FRAME_RULES", "Gislr1stPreprocessor"]
 
@@ -50,16 +61,27 @@ class Gislr1stPreprocessor:
     _gather: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Check every parameter's type and range (ConfigError naming it)."""
         points = group_points(self.groups, self.max_len)
+        center = v.integer(
+            self.center_landmark, "preprocessing.center_landmark", 0, NUM_LANDMARKS - 1
+        )
+        v.number(
+            self.center_fallback,
+            "preprocessing.center_fallback",
+            -MAX_ABS_COORDINATE,
+            MAX_ABS_COORDINATE,
+        )
+        lags = check_lags(self.lags, self.max_len)
+        v.boolean(self.drop_empty_frames, "preprocessing.drop_empty_frames")
+        v.string(self.empty_frames, "preprocessing.empty_frames", EMPTY_FRAME_RULES)
+        check_fills(self.nan_fill, self.pad_value)
         object.__setattr__(self, "points", points)
-        object.__setattr__(self, "_gather", np.append(points, self.center_landmark))
+        object.__setattr__(self, "_gather", np.append(points, center))
         object.__setattr__(self, "groups", tuple(self.groups))
-        object.__setattr__(self, "lags", tuple(int(k) for k in self.lags))
-        if self.empty_frames not in EMPTY_FRAME_RULES:
-            raise ConfigError(
-                f"preprocessing.empty_frames must be one of {EMPTY_FRAME_RULES}; got "
-                f"{self.empty_frames!r}."
-            )
+        object.__setattr__(self, "lags", lags)
+        object.__setattr__(self, "center_landmark", center)
+        object.__setattr__(self, "max_len", int(self.max_len))
 
     @property
     def num_points(self) -> int:

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._validate import string_list
 from ..errors import ConfigError
 from ..landmarks import ASLFR_COLUMNS, NUM_LANDMARKS
 from ._common import NanPadded, check_landmarks
@@ -54,9 +55,7 @@ class ColumnsPreprocessor(NanPadded):
     _coords: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        columns = tuple(str(c) for c in self.columns)
-        if not columns:
-            raise ConfigError("aslfr_columns: selected_columns is empty.")
+        columns = string_list(self.columns, "preprocessing.columns", "ASLFR column names")
         unknown = [c for c in columns if c not in _COLUMN_POSITION]
         if unknown:
             raise ConfigError(

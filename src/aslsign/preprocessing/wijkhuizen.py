@@ -51,6 +51,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._validate import boolean, fail, integer, is_number
 from ..errors import ConfigError, InputShapeError
 from ..landmarks import LEFT_ARM_POSE, LEFT_HAND, LIPS, MIRROR, RIGHT_HAND
 from ._common import MAX_ABS_FEATURE, check_batch, check_landmarks, pad
@@ -111,12 +112,9 @@ def pool_weights(kept: int, total: int, frames: int) -> np.ndarray:
 def _stats(values: Any, key: str) -> tuple[float, ...] | None:
     if values is None:
         return None
-    try:
-        out = tuple(float(v) for v in values)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"preprocessing.{key} must be a list of {NUM_COORDS} numbers or null; got {values!r}."
-        ) from exc
+    if not isinstance(values, (list, tuple)) or not all(is_number(x) for x in values):
+        raise fail(f"preprocessing.{key}", f"a list of {NUM_COORDS} numbers or null", values)
+    out = tuple(float(x) for x in values)
     if len(out) != NUM_COORDS:
         raise ConfigError(
             f"preprocessing.{key} must hold {NUM_COORDS} numbers (x and y of 40 lip, 21 hand and "
@@ -141,12 +139,8 @@ class WijkhuizenPreprocessor:
     _std: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.frames, bool) or not isinstance(self.frames, int) or self.frames < 1:
-            raise ConfigError(f"preprocessing.frames must be an integer >= 1, got {self.frames!r}.")
-        if not isinstance(self.mirror_lips, bool):
-            raise ConfigError(
-                f"preprocessing.mirror_lips must be true or false, got {self.mirror_lips!r}."
-            )
+        object.__setattr__(self, "frames", integer(self.frames, "preprocessing.frames", 1))
+        boolean(self.mirror_lips, "preprocessing.mirror_lips")
         mean, std = _stats(self.mean, "mean"), _stats(self.std, "std")
         if std is not None and min(std) <= 0:
             raise ConfigError(
@@ -241,7 +235,7 @@ class WijkhuizenPreprocessor:
         for i, (c, t) in enumerate(selected):
             coords[i, : len(c)] = c.reshape(len(c), NUM_COORDS)
             out[i, : len(t), 0] = t
-        with np.errstate(over="ignore"):  # beyond float32: inf, clipped below
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # inf: clipped below
             z = (coords - self._mean) / self._std
         out[..., 1:] = np.clip(np.where(np.isnan(z), np.float32(0.0), z), -limit, limit)
         return out, lengths

@@ -305,7 +305,7 @@ def _predict_items(
         from tqdm.auto import tqdm
 
         bar = tqdm(desc="predicting", unit="seq", file=sys.stderr)
-    failures = 0
+    failed: list[str] = []  # names of the inputs that could not be read, in order
     width = max([len(str(f)) for f in args.files] + [16])
     if not args.json:
         header = (
@@ -318,21 +318,32 @@ def _predict_items(
         chunk = list(itertools.islice(items, _SEQUENCES_PER_STEP))
         if not chunk:
             break
-        good = [(name, sid, x) for name, sid, x in chunk if isinstance(x, np.ndarray)]
-        for name, sid, x in chunk:
-            if not isinstance(x, np.ndarray):
-                failures += 1
-                _emit_error(name, sid, x, args.json, bar)
-        results: Sequence[SignResult | FingerspellingResult] = rec.predict_batch(
-            [x for _, _, x in good], batch_size=args.batch_size
+        results: Iterator[SignResult | FingerspellingResult] = iter(
+            rec.predict_batch(
+                [x for _, _, x in chunk if isinstance(x, np.ndarray)], batch_size=args.batch_size
+            )
         )
-        for (name, sid, _), result in zip(good, results, strict=True):
-            _emit(_format(name, sid, result, args, width), bar)
+        for name, sid, x in chunk:  # results and errors in input order
+            if isinstance(x, np.ndarray):
+                _emit(_format(name, sid, next(results), args, width), bar)
+                continue
+            if name not in failed:
+                failed.append(name)
+            _emit_error(name, sid, x, args.json, bar)
         if bar is not None:
             bar.update(len(chunk))
     if bar is not None:
         bar.close()
-    return 1 if failures else 0
+    if failed:
+        noun = "file" if len(args.files) == 1 else "files"
+        shown = ", ".join(failed[:3]) + (", ..." if len(failed) > 3 else "")
+        rest = "; the others were predicted" if len(failed) < len(args.files) else ""
+        print(
+            f"aslsign predict: {len(failed)} of {len(args.files)} {noun} could not be read "
+            f"({shown}){rest}.",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
 
 
 def _emit(line: str, bar: object) -> None:

@@ -255,13 +255,20 @@ class Recognizer(Generic[ResultT]):
         if self._model is None:
             raise RuntimeError(f"This {type(self).__name__} is closed.")
         out = self._model(**{self.config.input.name: x})[self.config.output.name]
-        if not np.isfinite(out).all():
-            raise ModelFileError(
-                f"{self.source or 'The model'} gave NaN or infinite outputs for input of shape "
-                f"{list(x.shape)}: its weights may be corrupt (load it with verify=True to check "
-                "its sha256), or it cannot handle this input."
-            )
         return out.astype(np.float32, copy=False)
+
+    def _check_output(self, output: np.ndarray, used: int) -> None:
+        """Raise ModelFileError when one sequence's (transformed) output holds NaN or +inf.
+
+        Only the rows of sequences with a signal are checked: a batch row that is all padding
+        (nothing detected) may well be NaN, and its result is the empty one. -inf is a
+        log-probability of 0 (CTC models that output probabilities)."""
+        if np.isnan(output).any() or np.isposinf(output).any():
+            raise ModelFileError(
+                f"{self.source or 'The model'} gave NaN or infinite outputs for a sequence of "
+                f"{used} frames (after preprocessing): its weights may be corrupt (load it with "
+                "verify=True to check its sha256), or it cannot handle this input."
+            )
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:

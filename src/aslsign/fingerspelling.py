@@ -235,10 +235,11 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
         return load_landmarks(source)
 
     def _transform(self, out: np.ndarray) -> np.ndarray:
-        if self._decoding["type"] == "ctc" and self.config.output_kind == "logits":
-            return log_softmax(out)
-        if self._decoding["type"] == "ctc":  # probabilities
-            with np.errstate(divide="ignore"):
+        # a row that is all padding may be NaN / inf: it is never used (_check_output)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if self._decoding["type"] == "ctc" and self.config.output_kind == "logits":
+                return log_softmax(out)
+            if self._decoding["type"] == "ctc":  # probabilities
                 return np.log(out)
         return out
 
@@ -249,6 +250,7 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
     def _result(
         self, output: np.ndarray, raw: np.ndarray, used: int, **opts: Any
     ) -> FingerspellingResult:
+        self._check_output(output, used)
         if self._decoding["type"] == "argmax":
             return self._argmax_result(output, raw, used)
         blank = self._decoding["blank_index"]

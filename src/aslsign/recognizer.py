@@ -204,12 +204,15 @@ class SignRecognizer(Recognizer[SignResult]):
 
     def _transform(self, out: np.ndarray) -> np.ndarray:
         if self.config.output_kind == "logits":
-            out = out - out.max(axis=-1, keepdims=True)
-            np.exp(out, out=out)
-            out /= out.sum(axis=-1, keepdims=True)
+            # a row that is all padding may be NaN / inf: it is never used (_check_output)
+            with np.errstate(invalid="ignore", over="ignore"):
+                out = out - out.max(axis=-1, keepdims=True)
+                np.exp(out, out=out)
+                out /= out.sum(axis=-1, keepdims=True)
         return out
 
     def _result(self, output: np.ndarray, raw: np.ndarray, used: int, **opts: Any) -> SignResult:
+        self._check_output(output, used)
         probs = output.reshape(-1)
         top_k = opts.get("top_k")
         k = min(self.top_k if top_k is None else top_k, len(probs))

@@ -107,7 +107,7 @@ def is_aslfr_file(path: str | os.PathLike[str]) -> bool:
         raise LandmarkFileError(f"Landmark file not found: {path}") from exc
     except IsADirectoryError as exc:
         raise LandmarkFileError(f"{path} is a directory, not a landmark file.") from exc
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, ValueError) as exc:
         raise LandmarkFileError(f"{path} is not a readable parquet file ({exc}).") from exc
     if ASLFR_COLUMNS[0] not in names:
         return False
@@ -167,7 +167,7 @@ class _AslfrFile:
             raise LandmarkFileError(f"Landmark file not found: {path}") from exc
         except IsADirectoryError as exc:
             raise LandmarkFileError(f"{path} is a directory, not a landmark file.") from exc
-        except (pa.ArrowException, OSError) as exc:
+        except (pa.ArrowException, OSError, ValueError) as exc:
             raise LandmarkFileError(
                 f"{path} is not a readable parquet file ({exc}). Expected an ASLFR landmark file."
             ) from exc
@@ -191,7 +191,12 @@ class _AslfrFile:
         with self._lock:
             ids = self._ids.get(rg)
         if ids is None:
-            col = self._pf.read_row_group(rg, columns=[SEQUENCE_ID]).column(0)
+            try:
+                col = self._pf.read_row_group(rg, columns=[SEQUENCE_ID]).column(0)
+            except (pa.ArrowException, OSError) as exc:
+                raise LandmarkFileError(
+                    f"{self.path}: parquet data is corrupt (row group {rg}: {exc})."
+                ) from exc
             if col.null_count:
                 raise InputShapeError(f"{self.path}: column sequence_id has null values.")
             ids = column_values(col).astype(np.int64)
@@ -256,6 +261,8 @@ def _open(path: Path, opened: pq.ParquetFile | None = None) -> _AslfrFile:
         st = path.stat()
     except FileNotFoundError as exc:
         raise LandmarkFileError(f"Landmark file not found: {path}") from exc
+    except (OSError, ValueError) as exc:  # no permission, a name too long or with a NUL, ...
+        raise LandmarkFileError(f"Cannot read the landmark file {path}: {exc}") from exc
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     with _CACHE_LOCK:
         f = _CACHE.get(key)

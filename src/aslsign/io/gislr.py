@@ -157,6 +157,8 @@ def _read_parquet(path: Path) -> pa.Table:
         raise LandmarkFileError(f"Landmark file not found: {path}") from exc
     except IsADirectoryError as exc:
         raise LandmarkFileError(f"{path} is a directory, not a landmark file.") from exc
+    except (OSError, ValueError) as exc:  # no permission, a name too long or with a NUL, ...
+        raise LandmarkFileError(f"Cannot read the landmark file {path}: {exc}") from exc
     reader = pq.ParquetReader()
     try:
         reader.open(data, pre_buffer=False)
@@ -263,7 +265,13 @@ def _global_rows(table: pa.Table, origin: str, path: Path | None) -> np.ndarray:
     if "type" in table.column_names:
         type_column = table.column("type")
     elif path is not None:
-        type_column = pq.read_table(path, columns=["type"]).column("type")
+        try:
+            type_column = pq.read_table(path, columns=["type"]).column("type")
+        except (pa.ArrowException, OSError, KeyError) as exc:
+            raise InputShapeError(
+                f"{origin}: rows within a frame are not in the standard order and the type "
+                f"column to put them in order cannot be read ({exc})."
+            ) from exc
     else:
         raise InputShapeError(
             f"{origin}: rows within a frame are not in the standard order and there is no "

@@ -125,7 +125,10 @@ class LiteRTModel:
             raise ModelFileError(
                 f"{self.path} is not a loadable TFLite model ({exc}). Re-download or re-export it."
             ) from exc
-        signatures = self._interpreter.get_signature_list()
+        try:
+            signatures = self._interpreter.get_signature_list()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFileError(f"{self.path}: cannot read its signatures ({exc}).") from exc
         if signature not in signatures:
             raise SignatureMismatchError(
                 f"{self.path} has no signature {signature!r}; it has "
@@ -133,9 +136,15 @@ class LiteRTModel:
                 "Export with a serving_default signature (model.export(..., format='litert'))."
             )
         self.signature = signature
-        self._runner = self._interpreter.get_signature_runner(signature)
-        self.inputs = _infos(self._runner.get_input_details())
-        self.outputs = _infos(self._runner.get_output_details())
+        try:
+            self._runner = self._interpreter.get_signature_runner(signature)
+            self.inputs = _infos(self._runner.get_input_details())
+            self.outputs = _infos(self._runner.get_output_details())
+        except (ValueError, RuntimeError, KeyError) as exc:
+            raise ModelFileError(
+                f"{self.path}: its {signature!r} signature cannot be read ({exc}). The file is "
+                "corrupt: re-download or re-export it."
+            ) from exc
         self._lock = threading.Lock()
 
     def __call__(self, **inputs: np.ndarray) -> dict[str, np.ndarray]:
@@ -150,8 +159,16 @@ class LiteRTModel:
                 out = self._runner(**inputs)
             except ValueError as exc:
                 if "Invalid tensor size" not in str(exc):
-                    raise
+                    shapes = {k: list(np.shape(v)) for k, v in inputs.items()}
+                    raise SignatureMismatchError(
+                        f"{self.path} does not take inputs of shape {shapes} ({exc})."
+                    ) from exc
                 out = self._read_outputs()  # an output with no elements (e.g. no characters)
+            except RuntimeError as exc:  # e.g. a corrupt graph only fails when it is prepared
+                raise ModelFileError(
+                    f"{self.path} failed to run ({exc}). The file may be corrupt: re-download or "
+                    "re-export it (an artifact's config.json sha256 catches that at load)."
+                ) from exc
             return {k: np.array(v, copy=True) for k, v in out.items()}
 
     def _read_outputs(self) -> dict[str, np.ndarray]:

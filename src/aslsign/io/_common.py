@@ -79,6 +79,29 @@ def from_array(source: Any, origin: str = "landmark array") -> np.ndarray:
     return out
 
 
+def check_unique_columns(names: Sequence[str], used: Iterable[str], origin: str) -> None:
+    """Raise InputShapeError when a column that is read appears more than once (which one is
+    meant?). ``names``: the table's or file's columns; ``used``: those the loader reads."""
+    if len(set(names)) == len(names):
+        return
+    twice = sorted({n for n in used if names.count(n) > 1})
+    if twice:
+        raise InputShapeError(f"{origin}: column(s) {twice} appear more than once.")
+
+
+def check_integral(column: pa.ChunkedArray | pa.Array, name: str, origin: str) -> np.ndarray:
+    """A frame number or id column as int64: InputShapeError for nulls, NaN or fractions."""
+    if column.null_count:
+        raise InputShapeError(f"{origin}: column {name} has null values.")
+    values = column_values(column)
+    if values.dtype.kind == "f":
+        whole = np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**62)
+        if not whole.all():
+            bad = values[~whole][0]
+            raise InputShapeError(f"{origin}: column {name} must hold integers; got {bad}.")
+    return values.astype(np.int64)
+
+
 def check_numeric(table: pa.Table, names: Iterable[str], origin: str) -> None:
     """Raise InputShapeError when one of ``names`` (those present) is not a number column."""
     schema = table.schema

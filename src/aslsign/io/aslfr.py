@@ -37,8 +37,9 @@ from ..landmarks import ASLFR_COLUMNS, NUM_LANDMARKS, check_coordinates
 from ._common import (
     LandmarkInput,
     RecordDataset,
+    check_integral,
     check_numeric,
-    column_values,
+    check_unique_columns,
     dataframe_to_table,
     float_column,
     from_array,
@@ -58,6 +59,7 @@ __all__ = [
 SEQUENCE_ID = "sequence_id"
 FRAME = "frame"
 _GISLR_COLUMNS = {"x", "y", "z", "type", "landmark_index"}
+_USED = (SEQUENCE_ID, FRAME, *ASLFR_COLUMNS)  # the columns a loader may read
 
 
 # ----------------------------------------------------------------------------- reading
@@ -173,6 +175,7 @@ class _AslfrFile:
             ) from exc
         names = schema.names
         _check_wide_columns(set(names), str(path))
+        check_unique_columns(names, _USED, str(path))
         self.columns = [SEQUENCE_ID] + ([FRAME] if FRAME in names else []) + list(ASLFR_COLUMNS)
         self._indices = [names.index(c) for c in self.columns]
         meta = self._pf.metadata
@@ -197,9 +200,7 @@ class _AslfrFile:
                 raise LandmarkFileError(
                     f"{self.path}: parquet data is corrupt (row group {rg}: {exc})."
                 ) from exc
-            if col.null_count:
-                raise InputShapeError(f"{self.path}: column sequence_id has null values.")
-            ids = column_values(col).astype(np.int64)
+            ids = check_integral(col, SEQUENCE_ID, str(self.path))
             with self._lock:
                 self._ids[rg] = ids
         return ids
@@ -312,14 +313,14 @@ def _check_wide_columns(names: set[str], origin: str) -> None:
 
 
 def _from_wide_table(table: pa.Table, sequence_id: int | None, origin: str) -> np.ndarray:
+    check_unique_columns(table.column_names, _USED, origin)
     names = set(table.column_names)
     missing = [c for c in ASLFR_COLUMNS if c not in names]
     if missing:
         _check_wide_columns(names | {SEQUENCE_ID}, origin)
     if SEQUENCE_ID in names:
-        col = table.column(SEQUENCE_ID)
         check_numeric(table, [SEQUENCE_ID], origin)
-        ids = column_values(col).astype(np.int64)
+        ids = check_integral(table.column(SEQUENCE_ID), SEQUENCE_ID, origin)
         if sequence_id is None:
             unique = np.unique(ids)
             if len(unique) > 1:
@@ -363,10 +364,7 @@ def _decode(table: pa.Table, origin: str) -> tuple[np.ndarray, np.ndarray | None
     if FRAME not in position:
         return out, None
     check_numeric(table, [FRAME], origin)
-    frame_col = columns[position[FRAME]]
-    if frame_col.null_count:
-        raise InputShapeError(f"{origin}: column frame has null values.")
-    return out, column_values(frame_col)
+    return out, check_integral(columns[position[FRAME]], FRAME, origin)
 
 
 def _in_frame_order(coords: np.ndarray, frames: np.ndarray | None, origin: str) -> np.ndarray:

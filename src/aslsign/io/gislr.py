@@ -23,7 +23,9 @@ from ..landmarks import NUM_LANDMARKS, TYPE_OFFSETS, check_coordinates
 from ._common import (
     LandmarkInput,
     RecordDataset,
+    check_integral,
     check_numeric,
+    check_unique_columns,
     column_values,
     dataframe_to_table,
     float_column,
@@ -42,6 +44,7 @@ __all__ = [
 ]
 
 _XYZ = ("x", "y", "z")
+_USED = ("frame", "type", "landmark_index", *_XYZ)  # the columns a loader may read
 # landmark_index of each row of a frame in the standard order (face, left_hand, pose, right_hand).
 _STANDARD_INDEX = np.concatenate([np.arange(n) for _, n in TYPE_OFFSETS.values()]).astype(np.int16)
 # type of each row of a frame in the standard order.
@@ -168,9 +171,17 @@ def _read_parquet(path: Path) -> pa.Table:
             f"{path} is not a readable parquet file ({exc}). Expected a GISLR landmark file."
         ) from exc
     _require_columns(set(names), str(path))
+    check_unique_columns(names, _USED, str(path))
     wanted = [c for c in ("frame", "landmark_index") if c in names] + list(_XYZ)
+    # column_indices count parquet leaf columns: a nested column (a struct, a list) has several
+    # or none of its own name, so a field's position in the schema is not its leaf index
+    leaves = {tuple(p): i for i, p in enumerate(reader.column_paths)}
+    nested = [c for c in wanted if (c,) not in leaves]
+    if nested:
+        kinds = [str(reader.schema_arrow.field(c).type) for c in nested]
+        raise InputShapeError(f"{path}: column(s) {nested} have type(s) {kinds}, expected numbers.")
     try:
-        return reader.read_all(column_indices=[names.index(c) for c in wanted], use_threads=True)
+        return reader.read_all(column_indices=[leaves[(c,)] for c in wanted], use_threads=True)
     except (pa.ArrowException, OSError) as exc:
         raise LandmarkFileError(f"{path}: parquet data is corrupt ({exc}).") from exc
 
@@ -187,8 +198,8 @@ def _require_columns(names: set[str], origin: str) -> None:
 def _check_column_types(table: pa.Table, origin: str) -> None:
     check_numeric(table, (*_XYZ, "frame", "landmark_index"), origin)
     for name in ("frame", "landmark_index"):
-        if name in table.column_names and table.column(name).null_count:
-            raise InputShapeError(f"{origin}: column {name} has null values.")
+        if name in table.column_names:
+            check_integral(table.column(name), name, origin)
 
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
@@ -197,6 +208,7 @@ def _column(table: pa.Table, name: str) -> np.ndarray:
 
 
 def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.ndarray:
+    check_unique_columns(table.column_names, _USED, origin)
     names = set(table.column_names)
     _require_columns(names, origin)
     _check_column_types(table, origin)

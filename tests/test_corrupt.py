@@ -269,6 +269,10 @@ def gislr_schemas(t: pa.Table) -> dict[str, tuple[pa.Table, type[Exception] | No
             t.append_column("extra", nested).append_column("tags", pa.array([["a"]] * n)),
             None,
         ),
+        "a nested column first": (
+            pa.Table.from_arrays([nested, *t.columns], names=["meta", *t.column_names]),
+            None,
+        ),
         "x twice": (
             pa.Table.from_arrays([*t.columns, t.column("x")], names=[*t.column_names, "x"]),
             InputShapeError,
@@ -303,6 +307,22 @@ def test_gislr_tables_and_files_of_wrong_schemas(tmp_path, gislr_file, sign, spe
                 else:
                     assert isinstance(got, error), (name, type(source).__name__, got)
                     assert "got" in str(got) or str(got), name
+
+
+def test_nested_columns_do_not_shift_the_coordinates(tmp_path, gislr_file):
+    """Parquet counts leaf columns: a struct before x, y, z must not make the loader read the
+    wrong columns (it used to report 'missing column z' for this valid file)."""
+    t = _gislr_table(gislr_file)
+    nested = pa.array([{"a": 1.0, "b": [1, 2]}] * t.num_rows)
+    for position in (0, t.schema.get_field_index("y")):
+        columns, names = list(t.columns), list(t.column_names)
+        columns.insert(position, nested)
+        names.insert(position, "meta")
+        path = tmp_path / f"nested{position}.parquet"
+        pq.write_table(pa.Table.from_arrays(columns, names=names), path)
+        np.testing.assert_array_equal(
+            aslsign.load_sequence(path), aslsign.load_sequence(gislr_file)
+        )
 
 
 def test_aslfr_tables_and_files_of_wrong_schemas(tmp_path, aslfr_file, spell):

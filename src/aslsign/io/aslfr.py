@@ -102,6 +102,8 @@ def is_aslfr_file(path: str | os.PathLike[str]) -> bool:
     Raises LandmarkFileError when it is no readable parquet file.
     """
     path = Path(path)
+    if _cached(_cache_key(path)) is not None:  # opened before (and unchanged): no footer read
+        return True
     try:
         opened = pq.ParquetFile(path, pre_buffer=True)
         names = set(opened.schema_arrow.names)
@@ -188,6 +190,9 @@ class _AslfrFile:
             self._ranges.append((int(stats.min), int(stats.max)) if ok else None)
         self._ids: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
+        # a ParquetFile is not thread-safe: reads of the same file from two threads at once
+        # crash pyarrow (segfault); this file is shared by every thread through the cache
+        self._read_lock = threading.Lock()
 
     def row_group_ids(self, rg: int) -> np.ndarray:
         """The ``sequence_id`` column of one row group (read once, then cached)."""
@@ -195,7 +200,8 @@ class _AslfrFile:
             ids = self._ids.get(rg)
         if ids is None:
             try:
-                col = self._pf.read_row_group(rg, columns=[SEQUENCE_ID]).column(0)
+                with self._read_lock:
+                    col = self._pf.read_row_group(rg, columns=[SEQUENCE_ID]).column(0)
             except (pa.ArrowException, OSError) as exc:
                 raise LandmarkFileError(
                     f"{self.path}: parquet data is corrupt (row group {rg}: {exc})."
@@ -214,7 +220,8 @@ class _AslfrFile:
 
     def read_row_groups(self, groups: list[int]) -> pa.Table:
         try:
-            return self._pf.read_row_groups(groups, columns=self.columns, use_threads=True)
+            with self._read_lock:
+                return self._pf.read_row_groups(groups, columns=self.columns, use_threads=True)
         except (pa.ArrowException, OSError) as exc:
             raise LandmarkFileError(f"{self.path}: parquet data is corrupt ({exc}).") from exc
 
@@ -256,20 +263,31 @@ _CACHE_SIZE = 16
 _CACHE_LOCK = threading.Lock()
 
 
-def _open(path: Path, opened: pq.ParquetFile | None = None) -> _AslfrFile:
-    """The cached :class:`_AslfrFile` of ``path`` (re-opened when the file changes)."""
+def _cache_key(path: Path) -> tuple[str, int, int]:
+    """``(resolved path, size, mtime)``: a changed file gets a new key."""
     try:
         st = path.stat()
     except FileNotFoundError as exc:
         raise LandmarkFileError(f"Landmark file not found: {path}") from exc
     except (OSError, ValueError) as exc:  # no permission, a name too long or with a NUL, ...
         raise LandmarkFileError(f"Cannot read the landmark file {path}: {exc}") from exc
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def _cached(key: tuple[str, int, int]) -> _AslfrFile | None:
     with _CACHE_LOCK:
         f = _CACHE.get(key)
         if f is not None:
             _CACHE.move_to_end(key)
-            return f
+        return f
+
+
+def _open(path: Path, opened: pq.ParquetFile | None = None) -> _AslfrFile:
+    """The cached :class:`_AslfrFile` of ``path`` (re-opened when the file changes)."""
+    key = _cache_key(path)
+    f = _cached(key)
+    if f is not None:
+        return f
     f = _AslfrFile(path, opened)
     with _CACHE_LOCK:
         _CACHE[key] = f

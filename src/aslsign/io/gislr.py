@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._util import read_json
@@ -266,6 +265,8 @@ def _global_rows(table: pa.Table, origin: str, path: Path | None) -> np.ndarray:
             f"{origin}: rows within a frame are not in the standard order and there is no "
             "type column to put them in order."
         )
+    import pyarrow.compute as pc  # ~30-80 ms to import: only on this rare path
+
     names = list(TYPE_OFFSETS)
     try:
         position = pc.fill_null(pc.index_in(type_column, value_set=pa.array(names)), -1)

@@ -72,7 +72,7 @@ def versions() -> str:
         from importlib.metadata import version
 
         parts.append(f"ai-edge-litert {version('ai-edge-litert')}")
-    except Exception:  # noqa: BLE001 - not installed
+    except Exception:  # not installed
         pass
     parts.append(f"aslsign {aslsign.__version__}")
     return ", ".join(parts)

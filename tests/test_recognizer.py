@@ -107,7 +107,7 @@ def test_predict_batch_reads_files_ahead_in_order_and_lazily(rec, mini, tmp_path
     assert pulled == paths
     bad = tmp_path / "bad.parquet"
     bad.write_bytes(b"not parquet")
-    with pytest.raises(aslsign.LandmarkFileError, match="bad.parquet"):
+    with pytest.raises(aslsign.LandmarkFileError, match=r"bad\.parquet"):
         rec.predict_batch([*paths[:5], bad, *paths[5:]])
 
 

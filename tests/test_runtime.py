@@ -69,7 +69,7 @@ def test_interpreters_follow_input_shapes_without_changing_results():
     order = rng.integers(0, len(xs), size=60)
     one, pool = LiteRTModel(MODEL, max_interpreters=1), LiteRTModel(MODEL, max_interpreters=4)
     for i in order:
-        a, b = one(inputs=xs[i])["outputs"], pool(inputs=xs[i])["outputs"]
+        a, b = one(inputs=xs[i])["output_0"], pool(inputs=xs[i])["output_0"]
         assert np.array_equal(a, b)
     assert len(one._slots) == 1 and len(pool._slots) == 4
     held = {slot[2] for slot in pool._slots}

@@ -41,7 +41,7 @@ from ._common import (
     check_numeric,
     column_values,
     dataframe_to_table,
-    float_column,
+    fill_float_column,
     from_array,
     is_dataframe,
     progress_bar,
@@ -351,7 +351,7 @@ def _decode(table: pa.Table, origin: str) -> tuple[np.ndarray, np.ndarray | None
         column = columns[position[name]]
         if not (pa.types.is_floating(column.type) or pa.types.is_null(column.type)):
             check_numeric(table, [name], origin)  # raises for non-numbers; integers pass
-        coords[i] = float_column(column)
+        fill_float_column(column, coords[i])
     out = coords.reshape(3, NUM_LANDMARKS, n).transpose(2, 1, 0)
     if FRAME not in position:
         return out, None

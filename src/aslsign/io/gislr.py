@@ -25,7 +25,7 @@ from ._common import (
     check_numeric,
     column_values,
     dataframe_to_table,
-    float_column,
+    fill_float_column,
     from_array,
     is_dataframe,
     progress_bar,
@@ -208,7 +208,7 @@ def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.nd
         )
     xyz = np.empty((n, 3), np.float32)
     for i, c in enumerate(_XYZ):
-        xyz[:, i] = float_column(table.column(c))
+        fill_float_column(table.column(c), xyz[:, i])
     order = _row_order(table, origin, path) if "frame" in names else None
     if order is not None:
         xyz = xyz[order]

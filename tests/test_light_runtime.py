@@ -3,6 +3,7 @@ Arrow column reader that replaces pyarrow's pandas-backed ``to_numpy``."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,27 @@ def test_column_values_rejects_non_numbers() -> None:
     out = np.zeros(3, np.float32)
     fill_float_column(pa.nulls(3), out)
     assert np.isnan(out).all()
+
+
+def test_no_native_log_lines_unless_asked(tmp_path: Path) -> None:
+    """LiteRT prints "Created TensorFlow Lite XNNPACK delegate" to fd 2 on the first call in a
+    process: a user who did not ask for logs does not see it; ASLSIGN_VERBOSE=1 shows it."""
+    code = (
+        "import sys, numpy as np, aslsign\n"
+        "rec = aslsign.SignRecognizer.from_pretrained()\n"
+        "rec.predict(np.random.default_rng(0).random((9, 543, 3)))\n"
+        "print('python stderr', file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ASLSIGN_VERBOSE"}
+    quiet = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert quiet.stderr.strip() == "python stderr"
+    loud = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**env, "ASLSIGN_VERBOSE": "1"},
+    )
+    assert "XNNPACK" in loud.stderr and "python stderr" in loud.stderr

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +46,32 @@ def read_index_map(
             f"{indices[:10]}..."
         )
     return tuple(by_index[i] for i in range(len(by_index)))
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for a moment, for native libraries that log there
+    past Python (LiteRT's "Created TensorFlow Lite XNNPACK delegate for CPU." on the first
+    invocation in a process, MediaPipe's graph warnings). Uses are serialised, so two threads
+    cannot leave fd 2 redirected. ``ASLSIGN_VERBOSE=1`` turns it off everywhere."""
+    if not enabled or os.environ.get("ASLSIGN_VERBOSE", "") not in ("", "0"):
+        yield
+        return
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no real fd 2 (e.g. some notebook kernels)
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._util import quiet_native_stderr
 from .errors import BackendNotAvailableError, ModelFileError, SignatureMismatchError
 
 __all__ = ["BACKENDS", "LiteRTModel", "TensorInfo", "available_backends"]
@@ -110,6 +111,8 @@ class LiteRTModel:
     shapes computes the same result, so this never changes an output.
     """
 
+    _invoked = False  # has any interpreter of this process run yet
+
     def __init__(
         self,
         model_path: str | os.PathLike[str],
@@ -183,7 +186,12 @@ class LiteRTModel:
         with self._lock:
             interpreter, runner = self._slot(shapes)
             try:
-                out = runner(**inputs)
+                if LiteRTModel._invoked:
+                    out = runner(**inputs)
+                else:  # LiteRT logs its XNNPACK line once per process, on the first call
+                    with quiet_native_stderr():
+                        out = runner(**inputs)
+                    LiteRTModel._invoked = True
             except ValueError as exc:
                 if "Invalid tensor size" not in str(exc):
                     raise

@@ -68,6 +68,7 @@ def test_interpreters_follow_input_shapes_without_changing_results():
           [(1, 9), (1, 40), (2, 9), (1, 17), (3, 64), (1, 5)]]  # fmt: skip
     order = rng.integers(0, len(xs), size=60)
     one, pool = LiteRTModel(MODEL, max_interpreters=1), LiteRTModel(MODEL, max_interpreters=4)
+    assert LiteRTModel(MODEL).max_interpreters == 2
     for i in order:
         a, b = one(inputs=xs[i])["output_0"], pool(inputs=xs[i])["output_0"]
         assert np.array_equal(a, b)

@@ -106,9 +106,10 @@ class LiteRTModel:
     A LiteRT interpreter re-plans its memory (and XNNPACK its kernels) whenever an input shape
     changes. To not pay that on every call when shapes alternate (a stream's fixed window between
     other calls, batches of a few lengths), the model keeps up to ``max_interpreters``
-    interpreters, each holding the shapes of its last call, and runs a call on the one that
-    already has its shapes (else on the least recently used one). The same graph on the same
-    shapes computes the same result, so this never changes an output.
+    interpreters (default 2; each holds its own memory plan, so more cost memory), each with the
+    shapes of its last call, and runs a call on the one that already has its shapes (else on
+    the least recently used one). The same graph on the same shapes computes the same result,
+    so this never changes an output.
     """
 
     _invoked = False  # has any interpreter of this process run yet
@@ -119,7 +120,7 @@ class LiteRTModel:
         signature: str = "serving_default",
         num_threads: int | None = None,
         backend: str | None = None,
-        max_interpreters: int = 4,
+        max_interpreters: int = 2,
     ) -> None:
         self.path = Path(model_path)
         if not self.path.is_file():

@@ -301,10 +301,13 @@ def _predict_items(
 ) -> int:
     spelling = isinstance(rec, FingerspellingRecognizer)
     bar = None
-    if (not args.quiet and len(args.files) + args.example > 1) or (spelling and not args.quiet):
+    many = len(args.files) + args.example > 1 or spelling
+    if many and not args.quiet and sys.stderr.isatty():  # never a bar in a log file
         from tqdm.auto import tqdm
 
-        bar = tqdm(desc="predicting", unit="seq", file=sys.stderr)
+        bar = tqdm(desc="predicting", unit="seq", file=sys.stderr, leave=False)
+    # With the bar and the table on one terminal, the table comes after the bar, not through it.
+    out = _Output(hold=bar is not None and sys.stdout.isatty())
     failures = 0
     width = max([len(str(f)) for f in args.files] + [16])
     if not args.json:
@@ -313,7 +316,7 @@ def _predict_items(
             if spelling
             else f"{'file':<{width}}  {'label':<16} {'score':>6}  top-{args.top_k}"
         )
-        _emit(header, bar)
+        out.line(header)
     while True:  # bounded memory, steady progress
         chunk = list(itertools.islice(items, _SEQUENCES_PER_STEP))
         if not chunk:
@@ -322,34 +325,48 @@ def _predict_items(
         for name, sid, x in chunk:
             if not isinstance(x, np.ndarray):
                 failures += 1
-                _emit_error(name, sid, x, args.json, bar)
+                _emit_error(name, sid, x, args.json, out)
         results: Sequence[SignResult | FingerspellingResult] = rec.predict_batch(
             [x for _, _, x in good], batch_size=args.batch_size
         )
         for (name, sid, _), result in zip(good, results, strict=True):
-            _emit(_format(name, sid, result, args, width), bar)
+            out.line(_format(name, sid, result, args, width))
         if bar is not None:
             bar.update(len(chunk))
     if bar is not None:
         bar.close()
+    out.flush()
     return 1 if failures else 0
 
 
-def _emit(line: str, bar: object) -> None:
-    if bar is not None:
-        bar.write(line, file=sys.stdout)  # type: ignore[attr-defined]
-    else:
-        print(line, flush=True)
+class _Output:
+    """Table rows to stdout: at once, or held until the progress bar is gone (``hold``)."""
+
+    def __init__(self, hold: bool) -> None:
+        self.hold = hold
+        self.rows: list[str] = []
+
+    def line(self, text: str) -> None:
+        if self.hold:
+            self.rows.append(text)
+        else:
+            print(text, flush=True)
+
+    def flush(self) -> None:
+        for text in self.rows:
+            print(text)
+        self.rows.clear()
+        sys.stdout.flush()
 
 
 def _emit_error(
-    name: str, sequence_id: int | None, exc: Exception, as_json: bool, bar: object
+    name: str, sequence_id: int | None, exc: Exception, as_json: bool, out: _Output
 ) -> None:
     if as_json:
         row: dict[str, Any] = {"file": name}
         if sequence_id is not None:
             row["sequence_id"] = sequence_id
-        _emit(json.dumps({**row, "error": str(exc), "type": type(exc).__name__}), bar)
+        out.line(json.dumps({**row, "error": str(exc), "type": type(exc).__name__}))
     else:
         print(f"aslsign: error: {exc}", file=sys.stderr)
 

@@ -39,11 +39,51 @@ def test_predict_files_json_lines(gislr_mini):
     assert all(len(row["top_k"]) == 2 for row in rows)
     correct = sum(row["label"] == r.sign for row, r in zip(rows, records, strict=True))
     assert correct / len(records) >= 0.95
-    assert "predicting" in proc.stderr  # progress bar over many files
+    assert "predicting" not in proc.stderr  # stderr is a pipe, not a terminal: no bar
     # and the same answers as the Python API
     with aslsign.SignRecognizer.from_pretrained() as rec:
         for row, r in zip(rows[:5], records[:5], strict=True):
             assert row["score"] == pytest.approx(rec.predict(r.path).score, abs=1e-6)
+
+
+def test_progress_bar_on_a_terminal_comes_before_the_table(gislr_mini):
+    """On a terminal the bar runs on stderr while predicting and the table is printed after
+    it, not through it."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    files = [str(r.path) for r in list(aslsign.GislrDataset(gislr_mini))[:30]]
+    cmd = (
+        [EXE, "predict", *files]
+        if EXE
+        else [sys.executable, "-m", "aslsign.cli", "predict", *files]
+    )
+    leader, follower = pty.openpty()
+    # a terminal of 40 x 160 (a fresh pty is 0 x 0, where tqdm draws nothing)
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
+    proc = subprocess.Popen(cmd, stdout=follower, stderr=follower, stdin=subprocess.DEVNULL)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert proc.wait(timeout=300) == 0
+    text = b"".join(chunks).decode(errors="replace")
+    assert "predicting" in text
+    header = text.index("file ")
+    assert header > text.rindex("predicting")  # the whole table after the bar
+    rows = text[header:].strip().splitlines()
+    assert len(rows) == 1 + len(files)
+    assert all(f in t for f, t in zip(files, rows[1:], strict=True))
 
 
 def test_predict_reports_bad_files_and_goes_on(tmp_path, gislr_mini):

@@ -85,6 +85,32 @@ def test_predict_batch_equals_predict(rec, mini):
         rec.predict_batch(paths, max_batch_frames=0)
 
 
+def test_predict_batch_reads_files_ahead_in_order_and_lazily(rec, mini, tmp_path):
+    """Files are read by threads ahead of inference: order kept, mixed inputs fine, a
+    generator is consumed as it goes, and a bad file raises where a loop would."""
+    records = list(mini)[:30]
+    paths = [r.path for r in records]
+    single = [rec.predict(p) for p in paths]
+    pulled = []
+
+    def gen():
+        for p in paths:
+            pulled.append(p)
+            yield p
+
+    mixed = [p if i % 3 else aslsign.load_sequence(p) for i, p in enumerate(paths)]
+    for source in (gen(), mixed):
+        batch = rec.predict_batch(source, batch_size=2)
+        assert [b.label for b in batch] == [a.label for a in single]
+        for a, b in zip(single, batch, strict=True):
+            np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-5)
+    assert pulled == paths
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(aslsign.LandmarkFileError, match=r"bad\.parquet"):
+        rec.predict_batch([*paths[:5], bad, *paths[5:]])
+
+
 def test_all_nan_sequence_returns_no_detection(rec):
     nothing = np.full((12, 543, 3), np.nan, np.float32)
     result = rec.predict(nothing)

@@ -58,3 +58,24 @@ def test_signature_inputs_and_shapes():
 def test_missing_model_file(tmp_path):
     with pytest.raises(ModelFileError, match="not found"):
         LiteRTModel(tmp_path / "none.tflite")
+
+
+def test_interpreters_follow_input_shapes_without_changing_results():
+    """Calls with alternating shapes run on interpreters that already hold those shapes; the
+    outputs equal those of one interpreter resized for every call, bit for bit."""
+    rng = np.random.default_rng(3)
+    xs = [rng.normal(size=(b, n, 708)).astype(np.float32) for b, n in
+          [(1, 9), (1, 40), (2, 9), (1, 17), (3, 64), (1, 5)]]  # fmt: skip
+    order = rng.integers(0, len(xs), size=60)
+    one, pool = LiteRTModel(MODEL, max_interpreters=1), LiteRTModel(MODEL, max_interpreters=4)
+    assert LiteRTModel(MODEL).max_interpreters == 2
+    for i in order:
+        a, b = one(inputs=xs[i])["output_0"], pool(inputs=xs[i])["output_0"]
+        assert np.array_equal(a, b)
+    assert len(one._slots) == 1 and len(pool._slots) == 4
+    held = {slot[2] for slot in pool._slots}
+    assert len(held) == 4  # four different shapes held at once
+    last = pool._slots[-1][2]
+    assert last == (("inputs", xs[order[-1]].shape),)
+    with pytest.raises(ValueError, match="max_interpreters"):
+        LiteRTModel(MODEL, max_interpreters=0)

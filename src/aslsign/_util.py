@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import numbers
 import os
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +60,32 @@ def check_count(name: str, value: object, *, optional: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         allowed = "an integer >= 1" + (" or None" if optional else "")
         raise ValueError(f"{name} must be {allowed}; got {value!r}.")
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for a moment, for native libraries that log there
+    past Python (LiteRT's "Created TensorFlow Lite XNNPACK delegate for CPU." on the first
+    invocation in a process, MediaPipe's graph warnings). Uses are serialised, so two threads
+    cannot leave fd 2 redirected. ``ASLSIGN_VERBOSE=1`` turns it off everywhere."""
+    if not enabled or os.environ.get("ASLSIGN_VERBOSE", "") not in ("", "0"):
+        yield
+        return
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no real fd 2 (e.g. some notebook kernels)
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)

@@ -9,8 +9,10 @@ one output row into a result; loading, checking, batching and closing live here,
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -32,6 +34,8 @@ __all__ = ["RECOGNIZERS", "Recognizer"]
 PathLike = str | os.PathLike[str]
 ResultT = TypeVar("ResultT")
 Self = TypeVar("Self", bound="Recognizer[Any]")
+# Threads reading files ahead of inference in predict_batch (see Recognizer._loaded).
+_LOAD_WORKERS = 2
 
 #: Which recogniser loads the models of each task (config.json ``task``).
 RECOGNIZERS: dict[str, str] = {
@@ -162,8 +166,8 @@ class Recognizer(Generic[ResultT]):
 
             bar = tqdm(desc="predicting", unit="seq")
         window: list[np.ndarray] = []
-        for s in sequences:
-            window.append(self._load(s))
+        for raw in self._loaded(sequences, ahead=8 * batch_size):
+            window.append(raw)
             if len(window) == 8 * batch_size:
                 results += self._predict_window(window, batch_size, max_batch_frames, opts)
                 window = []
@@ -175,6 +179,33 @@ class Recognizer(Generic[ResultT]):
             bar.update(len(window))
             bar.close()
         return results
+
+    def _loaded(self, sequences: Iterable[LandmarkInput], ahead: int) -> Iterator[np.ndarray]:
+        """``self._load`` of each input, in order. Files are read by a few threads up to
+        ``ahead`` inputs in advance (pyarrow releases the GIL while it reads and decodes), so
+        reading overlaps with preprocessing and inference; a loading error surfaces at its
+        place in the order, as a serial loop would raise it."""
+        items = iter(sequences)
+        first = list(itertools.islice(items, 1))
+        if not first:
+            return
+        if not isinstance(first[0], (str, os.PathLike)):  # arrays / tables: nothing to read
+            yield self._load(first[0])
+            yield from map(self._load, items)
+            return
+        with ThreadPoolExecutor(max_workers=_LOAD_WORKERS) as pool:
+            pending: deque[Future[np.ndarray]] = deque(
+                pool.submit(self._load, s)
+                for s in itertools.chain(first, itertools.islice(items, ahead - 1))
+            )
+            try:
+                while pending:
+                    raw = pending.popleft().result()
+                    pending.extend(pool.submit(self._load, s) for s in itertools.islice(items, 1))
+                    yield raw
+            finally:
+                for future in pending:
+                    future.cancel()
 
     def _predict_window(
         self,

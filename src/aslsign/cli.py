@@ -301,10 +301,13 @@ def _predict_items(
 ) -> int:
     spelling = isinstance(rec, FingerspellingRecognizer)
     bar = None
-    if (not args.quiet and len(args.files) + args.example > 1) or (spelling and not args.quiet):
+    many = len(args.files) + args.example > 1 or spelling
+    if many and not args.quiet and sys.stderr.isatty():  # never a bar in a log file
         from tqdm.auto import tqdm
 
-        bar = tqdm(desc="predicting", unit="seq", file=sys.stderr)
+        bar = tqdm(desc="predicting", unit="seq", file=sys.stderr, leave=False)
+    # With the bar and the table on one terminal, the table comes after the bar, not through it.
+    out = _Output(hold=bar is not None and sys.stdout.isatty())
     failed: list[str] = []  # names of the inputs that could not be read, in order
     width = max([len(str(f)) for f in args.files] + [16])
     if not args.json:
@@ -313,7 +316,7 @@ def _predict_items(
             if spelling
             else f"{'file':<{width}}  {'label':<16} {'score':>6}  top-{args.top_k}"
         )
-        _emit(header, bar)
+        out.line(header)
     while True:  # bounded memory, steady progress
         chunk = list(itertools.islice(items, _SEQUENCES_PER_STEP))
         if not chunk:
@@ -325,15 +328,16 @@ def _predict_items(
         )
         for name, sid, x in chunk:  # results and errors in input order
             if isinstance(x, np.ndarray):
-                _emit(_format(name, sid, next(results), args, width), bar)
+                out.line(_format(name, sid, next(results), args, width))
                 continue
             if name not in failed:
                 failed.append(name)
-            _emit_error(name, sid, x, args.json, bar)
+            _emit_error(name, sid, x, args.json, out)
         if bar is not None:
             bar.update(len(chunk))
     if bar is not None:
         bar.close()
+    out.flush()
     if failed:
         noun = "file" if len(args.files) == 1 else "files"
         shown = ", ".join(failed[:3]) + (", ..." if len(failed) > 3 else "")
@@ -346,21 +350,34 @@ def _predict_items(
     return 1 if failed else 0
 
 
-def _emit(line: str, bar: object) -> None:
-    if bar is not None:
-        bar.write(line, file=sys.stdout)  # type: ignore[attr-defined]
-    else:
-        print(line, flush=True)
+class _Output:
+    """Table rows to stdout: at once, or held until the progress bar is gone (``hold``)."""
+
+    def __init__(self, hold: bool) -> None:
+        self.hold = hold
+        self.rows: list[str] = []
+
+    def line(self, text: str) -> None:
+        if self.hold:
+            self.rows.append(text)
+        else:
+            print(text, flush=True)
+
+    def flush(self) -> None:
+        for text in self.rows:
+            print(text)
+        self.rows.clear()
+        sys.stdout.flush()
 
 
 def _emit_error(
-    name: str, sequence_id: int | None, exc: Exception, as_json: bool, bar: object
+    name: str, sequence_id: int | None, exc: Exception, as_json: bool, out: _Output
 ) -> None:
     if as_json:
         row: dict[str, Any] = {"file": name}
         if sequence_id is not None:
             row["sequence_id"] = sequence_id
-        _emit(json.dumps({**row, "error": str(exc), "type": type(exc).__name__}), bar)
+        out.line(json.dumps({**row, "error": str(exc), "type": type(exc).__name__}))
     else:
         print(f"aslsign: error: {exc}", file=sys.stderr)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._util import check_count
+from ._util import check_count, quiet_native_stderr
 from .errors import BackendNotAvailableError, ModelFileError, SignatureMismatchError
 
 __all__ = ["BACKENDS", "LiteRTModel", "TensorInfo", "available_backends"]
@@ -102,7 +102,17 @@ class LiteRTModel:
     """One ``.tflite`` model and one of its signatures, callable with keyword numpy inputs.
 
     Calls are serialised with a lock, so one instance may be shared between threads.
+
+    A LiteRT interpreter re-plans its memory (and XNNPACK its kernels) whenever an input shape
+    changes. To not pay that on every call when shapes alternate (a stream's fixed window between
+    other calls, batches of a few lengths), the model keeps up to ``max_interpreters``
+    interpreters (default 2; each holds its own memory plan, so more cost memory), each with the
+    shapes of its last call, and runs a call on the one that already has its shapes (else on
+    the least recently used one). The same graph on the same shapes computes the same result,
+    so this never changes an output.
     """
+
+    _invoked = False  # has any interpreter of this process run yet
 
     def __init__(
         self,
@@ -110,21 +120,21 @@ class LiteRTModel:
         signature: str = "serving_default",
         num_threads: int | None = None,
         backend: str | None = None,
+        max_interpreters: int = 2,
     ) -> None:
         self.path = Path(model_path)
         if not self.path.is_file():
             raise ModelFileError(f"Model file not found: {self.path}")
-        self.backend, interpreter_cls = _resolve_backend(backend)
+        if max_interpreters < 1:
+            raise ValueError(f"max_interpreters must be >= 1, got {max_interpreters}")
+        self.backend, self._interpreter_cls = _resolve_backend(backend)
         check_count("num_threads", num_threads, optional=True)
         if num_threads is None:
             num_threads = default_num_threads()
         self.num_threads = num_threads
-        try:
-            self._interpreter = interpreter_cls(model_path=str(self.path), num_threads=num_threads)
-        except (ValueError, RuntimeError) as exc:
-            raise ModelFileError(
-                f"{self.path} is not a loadable TFLite model ({exc}). Re-download or re-export it."
-            ) from exc
+        self.max_interpreters = max_interpreters
+        self.signature = signature
+        self._interpreter = self._new_interpreter()
         try:
             signatures = self._interpreter.get_signature_list()
         except (ValueError, RuntimeError) as exc:
@@ -135,7 +145,6 @@ class LiteRTModel:
                 f"{sorted(signatures) or 'none'}. "
                 "Export with a serving_default signature (model.export(..., format='litert'))."
             )
-        self.signature = signature
         try:
             self._runner = self._interpreter.get_signature_runner(signature)
             self.inputs = _infos(self._runner.get_input_details())
@@ -145,7 +154,37 @@ class LiteRTModel:
                 f"{self.path}: its {signature!r} signature cannot be read ({exc}). The file is "
                 "corrupt: re-download or re-export it."
             ) from exc
+        # (interpreter, runner, shapes of its last call), least recently used first
+        self._slots: list[tuple[Any, Any, tuple[Any, ...] | None]] = [
+            (self._interpreter, self._runner, None)
+        ]
         self._lock = threading.Lock()
+
+    def _new_interpreter(self) -> Any:
+        try:
+            return self._interpreter_cls(model_path=str(self.path), num_threads=self.num_threads)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFileError(
+                f"{self.path} is not a loadable TFLite model ({exc}). Re-download or re-export it."
+            ) from exc
+
+    def _slot(self, shapes: tuple[Any, ...]) -> tuple[Any, Any]:
+        """The interpreter and runner for a call with these input shapes (lock held)."""
+        held = [slot[2] for slot in self._slots]
+        if shapes in held:
+            i = held.index(shapes)
+        elif len(self._slots) < self.max_interpreters:
+            interpreter = self._new_interpreter()
+            self._slots.append(
+                (interpreter, interpreter.get_signature_runner(self.signature), None)
+            )
+            i = len(self._slots) - 1
+        else:
+            i = 0  # the least recently used
+        interpreter, runner, _ = self._slots[i]
+        del self._slots[i]
+        self._slots.append((interpreter, runner, shapes))
+        return interpreter, runner
 
     def __call__(self, **inputs: np.ndarray) -> dict[str, np.ndarray]:
         unknown = set(inputs) - set(self.inputs)
@@ -154,16 +193,23 @@ class LiteRTModel:
                 f"Signature {self.signature!r} takes inputs {sorted(self.inputs)}; "
                 f"got {sorted(inputs)}."
             )
+        shapes = tuple((k, np.shape(v)) for k, v in sorted(inputs.items()))
         with self._lock:
+            interpreter, runner = self._slot(shapes)
             try:
-                out = self._runner(**inputs)
+                if LiteRTModel._invoked:
+                    out = runner(**inputs)
+                else:  # LiteRT logs its XNNPACK line once per process, on the first call
+                    with quiet_native_stderr():
+                        out = runner(**inputs)
+                    LiteRTModel._invoked = True
             except ValueError as exc:
                 if "Invalid tensor size" not in str(exc):
-                    shapes = {k: list(np.shape(v)) for k, v in inputs.items()}
+                    given = {k: list(np.shape(v)) for k, v in inputs.items()}
                     raise SignatureMismatchError(
-                        f"{self.path} does not take inputs of shape {shapes} ({exc})."
+                        f"{self.path} does not take inputs of shape {given} ({exc})."
                     ) from exc
-                out = self._read_outputs()  # an output with no elements (e.g. no characters)
+                out = _read_outputs(interpreter, runner)  # an output with no elements
             except RuntimeError as exc:  # e.g. a corrupt graph only fails when it is prepared
                 raise ModelFileError(
                     f"{self.path} failed to run ({exc}). The file may be corrupt: re-download or "
@@ -171,20 +217,21 @@ class LiteRTModel:
                 ) from exc
             return {k: np.array(v, copy=True) for k, v in out.items()}
 
-    def _read_outputs(self) -> dict[str, np.ndarray]:
-        """Outputs after an invocation, empty ones as empty arrays (LiteRT refuses to read
-        a tensor with no elements)."""
-        out = {}
-        for name, d in self._runner.get_output_details().items():
-            shape = tuple(int(s) for s in d["shape"])
-            if 0 in shape:
-                out[name] = np.zeros(shape, np.dtype(d["dtype"]))
-            else:
-                out[name] = self._interpreter.get_tensor(d["index"], self._runner._subgraph_index)
-        return out
-
     def __repr__(self) -> str:
         return f"LiteRTModel({str(self.path)!r}, backend={self.backend!r})"
+
+
+def _read_outputs(interpreter: Any, runner: Any) -> dict[str, np.ndarray]:
+    """Outputs after an invocation, empty ones as empty arrays (LiteRT refuses to read a tensor
+    with no elements, e.g. a transcription without characters)."""
+    out = {}
+    for name, d in runner.get_output_details().items():
+        shape = tuple(int(s) for s in d["shape"])
+        if 0 in shape:
+            out[name] = np.zeros(shape, np.dtype(d["dtype"]))
+        else:
+            out[name] = interpreter.get_tensor(d["index"], runner._subgraph_index)
+    return out
 
 
 def _infos(details: dict[str, dict[str, Any]]) -> dict[str, TensorInfo]:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._util import quiet_native_stderr
 from .errors import BackendNotAvailableError, InputShapeError, VideoSourceError
 from .io.gislr import write_sequence
 from .landmarks import NUM_LANDMARKS, TYPE_OFFSETS
@@ -98,30 +99,6 @@ def _holistic_module() -> Any:
             f"aslsign does not drive). Install {MEDIAPIPE_REQUIREMENT}: {_INSTALL_HINT}."
         )
     return holistic
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced(enabled: bool) -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for a moment: MediaPipe's C++ code logs warnings
-    ("Feedback manager requires a model with a single signature ...") while it builds its
-    graph and on the first frame, past Python's ``sys.stderr``."""
-    if not enabled:
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real fd 2 (e.g. some notebook kernels)
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 @contextlib.contextmanager
@@ -214,7 +191,7 @@ class HolisticExtractor:
         self.frames_processed = 0
         self._holistic: Any = None
         try:
-            with _native_stderr_silenced(self._quiet):
+            with quiet_native_stderr(self._quiet):
                 self._holistic = holistic.Holistic(
                     static_image_mode=static_image_mode,
                     model_complexity=model_complexity,
@@ -242,7 +219,7 @@ class HolisticExtractor:
                 f"{rgb.dtype} {rgb.shape}."
             )
         # Native warnings come on the first frames, while the graph starts its models.
-        with _native_stderr_silenced(self._quiet and self.frames_processed < 2):
+        with quiet_native_stderr(self._quiet and self.frames_processed < 2):
             results = self._holistic.process(np.ascontiguousarray(rgb))
         self.frames_processed += 1
         return holistic_to_array(results)

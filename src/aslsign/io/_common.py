@@ -163,11 +163,30 @@ def _chunk_values(chunk: pa.Array, dtype: np.dtype[Any]) -> np.ndarray:
     return values
 
 
-def float_column(column: pa.ChunkedArray | pa.Array) -> np.ndarray | float:
-    """A coordinate column as float32-compatible numpy; an all-null column as a scalar NaN."""
+def fill_float_column(column: pa.ChunkedArray | pa.Array, out: np.ndarray) -> None:
+    """Write a number column into ``out`` (a float view of its length), nulls as NaN: the
+    values are converted straight from the Arrow buffers, with no float64 copy in between."""
     if pa.types.is_null(column.type):
-        return np.nan
-    return column_values(column)  # float nulls become NaN
+        out[:] = np.nan
+        return
+    dtype = _NUMPY_DTYPES.get(column.type)
+    if dtype is None:
+        raise InputShapeError(f"column of type {column.type} is not a number column.")
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    start = 0
+    for chunk in chunks:
+        n, offset = len(chunk), chunk.offset
+        if not n:
+            continue
+        validity, data = chunk.buffers()[:2]
+        target = out[start : start + n]
+        target[:] = np.frombuffer(data, dtype=dtype, count=offset + n)[offset:]
+        if chunk.null_count:
+            bits = np.unpackbits(
+                np.frombuffer(validity, np.uint8), count=offset + n, bitorder="little"
+            )
+            target[bits[offset:] == 0] = np.nan
+        start += n
 
 
 R = TypeVar("R")

@@ -14,6 +14,7 @@ time), so later reads from the same file skip that work too.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -41,7 +42,7 @@ from ._common import (
     check_numeric,
     check_unique_columns,
     dataframe_to_table,
-    float_column,
+    fill_float_column,
     from_array,
     is_dataframe,
     progress_bar,
@@ -377,7 +378,7 @@ def _decode(table: pa.Table, origin: str) -> tuple[np.ndarray, np.ndarray | None
         if not (pa.types.is_floating(column.type) or pa.types.is_null(column.type)):
             check_numeric(table, [name], origin)  # raises for non-numbers; integers pass
         with np.errstate(over="ignore"):  # float64 beyond float32's range -> inf: refused later
-            coords[i] = float_column(column)
+            fill_float_column(column, coords[i])
     out = coords.reshape(3, NUM_LANDMARKS, n).transpose(2, 1, 0)
     if FRAME not in position:
         return out, None
@@ -428,11 +429,14 @@ def _pandas_metadata(frame_type: str) -> bytes:
     return json.dumps(meta).encode()
 
 
-_SCHEMA = pa.schema(
-    [pa.field(SEQUENCE_ID, pa.int64()), pa.field(FRAME, pa.int16())]
-    + [pa.field(c, pa.float32()) for c in ASLFR_COLUMNS],
-    metadata={b"pandas": _pandas_metadata("int16")},
-)
+@functools.cache
+def _schema() -> pa.Schema:
+    """The ASLFR file schema (built on first use: 1,631 fields)."""
+    return pa.schema(
+        [pa.field(SEQUENCE_ID, pa.int64()), pa.field(FRAME, pa.int16())]
+        + [pa.field(c, pa.float32()) for c in ASLFR_COLUMNS],
+        metadata={b"pandas": _pandas_metadata("int16")},
+    )
 
 
 def write_fingerspelling(
@@ -460,7 +464,7 @@ def write_fingerspelling(
     # statistics on the id and frame only: they find a sequence's row group, and 1,629 more
     # per row group would make the footer (read on every open) megabytes long
     with pq.ParquetWriter(
-        path, _SCHEMA, compression=compression, write_statistics=[SEQUENCE_ID, FRAME]
+        path, _schema(), compression=compression, write_statistics=[SEQUENCE_ID, FRAME]
     ) as writer:
         for sid, landmarks in items:
             sid = int(sid)
@@ -490,7 +494,7 @@ def _wide_table(sequences: Sequence[tuple[int, np.ndarray]]) -> pa.Table:
         coords = np.empty((len(ASLFR_COLUMNS), 0), np.float32)
     arrays = [pa.array(ids), pa.array(frames.astype(np.int16))]
     arrays += [pa.array(np.ascontiguousarray(c)) for c in coords]
-    return pa.Table.from_arrays(arrays, schema=_SCHEMA)
+    return pa.Table.from_arrays(arrays, schema=_schema())
 
 
 # ----------------------------------------------------------------------------- datasets

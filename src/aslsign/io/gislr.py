@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._util import read_json
@@ -28,7 +27,7 @@ from ._common import (
     check_unique_columns,
     column_values,
     dataframe_to_table,
-    float_column,
+    fill_float_column,
     from_array,
     is_dataframe,
     progress_bar,
@@ -224,7 +223,7 @@ def _from_table(table: pa.Table, origin: str, path: Path | None = None) -> np.nd
     xyz = np.empty((n, 3), np.float32)
     with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: refused
         for i, c in enumerate(_XYZ):
-            xyz[:, i] = float_column(table.column(c))
+            fill_float_column(table.column(c), xyz[:, i])
     order = _row_order(table, origin, path) if "frame" in names else None
     if order is not None:
         xyz = xyz[order]
@@ -289,6 +288,8 @@ def _global_rows(table: pa.Table, origin: str, path: Path | None) -> np.ndarray:
             f"{origin}: rows within a frame are not in the standard order and there is no "
             "type column to put them in order."
         )
+    import pyarrow.compute as pc  # ~30-80 ms to import: only on this rare path
+
     names = list(TYPE_OFFSETS)
     try:
         position = pc.fill_null(pc.index_in(type_column, value_set=pa.array(names)), -1)

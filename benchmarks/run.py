@@ -512,6 +512,10 @@ def main(argv: Sequence[str] | None = None) -> int:
          rep.targets],
     )  # fmt: skip
     rep.add(f"Run time: {(time.time() - started) / 60:.1f} min.")
+    rep.add(
+        "\nMemory over long runs (10,000 predictions, 1,000 load/close cycles) is measured by "
+        "`python benchmarks/bench_memory.py`; its last figures are in `benchmarks/README.md`."
+    )
     if not args.no_write:
         image = plot(rep, args.out.parent / "img" / "benchmarks_latency.png")
         text = "\n".join(rep.lines)

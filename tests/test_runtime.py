@@ -79,3 +79,5 @@ def test_interpreters_follow_input_shapes_without_changing_results():
     assert last == (("inputs", xs[order[-1]].shape),)
     with pytest.raises(ValueError, match="max_interpreters"):
         LiteRTModel(MODEL, max_interpreters=0)
+    with pytest.raises(TypeError, match="max_interpreters"):
+        LiteRTModel(MODEL, max_interpreters=True)

@@ -125,6 +125,8 @@ class LiteRTModel:
         self.path = Path(model_path)
         if not self.path.is_file():
             raise ModelFileError(f"Model file not found: {self.path}")
+        if isinstance(max_interpreters, bool) or not isinstance(max_interpreters, int):
+            raise TypeError(f"max_interpreters must be an integer, got {max_interpreters!r}")
         if max_interpreters < 1:
             raise ValueError(f"max_interpreters must be >= 1, got {max_interpreters}")
         self.backend, self._interpreter_cls = _resolve_backend(backend)

@@ -353,7 +353,45 @@ def bench_loader(rep: Report, files: list[Path], repeats: int) -> None:
          ["Kaggle reference (pandas)", f"{r:.1f}", f"{r / len(files):.3f}"]],
     )  # fmt: skip
     rep.add(f"Ratio reference / aslsign: **{r / o:.2f}x**.")
+    loader_profile(rep, files, repeats)
     rep.target("loader >= 2x Kaggle's reference in total time", f"{r / o:.2f}x", r / o >= 2)
+
+
+def loader_profile(rep: Report, files: list[Path], repeats: int) -> None:
+    """Where ``load_sequence``'s time goes: reading the bytes, parquet decoding (pyarrow, the
+    five columns aslsign reads vs the three the reference reads), aslsign's own conversion and
+    checks."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from aslsign.io import gislr
+
+    def decode(path: Path, columns: Sequence[str]) -> pa.Table:
+        reader = pq.ParquetReader()
+        reader.open(pa.py_buffer(path.read_bytes()), pre_buffer=False)
+        names = reader.schema_arrow.names
+        return reader.read_all(column_indices=[names.index(c) for c in columns], use_threads=True)
+
+    tables = [gislr._read_parquet(f) for f in files]
+    parts: dict[str, Callable[[], Any]] = {
+        "read the file's bytes": lambda: [f.read_bytes() for f in files],
+        "parquet decode of x, y, z (what the reference decodes)": lambda: [
+            decode(f, ("x", "y", "z")) for f in files
+        ],
+        "parquet decode of frame, landmark_index, x, y, z (what aslsign decodes)": lambda: [
+            decode(f, ("frame", "landmark_index", "x", "y", "z")) for f in files
+        ],
+        "aslsign: columns to float32, order and value checks": lambda: [
+            gislr._from_table(t, "profile") for t in tables
+        ],
+        "load_sequence, all of it": lambda: [aslsign.load_sequence(f) for f in files],
+    }
+    rows = []
+    for name, fn in parts.items():
+        t = timed(fn, repeats)
+        rows.append([name, f"{statistics.median(t) / len(files) * 1e3:.0f}"])
+    rep.add("\nWhere `load_sequence`'s time goes (median of repeats, microseconds per file):\n")
+    rep.table(["part", "us per file"], rows)
 
 
 def bench_resize(rep: Report, raw: np.ndarray, repeats: int) -> None:

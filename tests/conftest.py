@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+import aslsign
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("ASLSIGN_DATA", REPO.parent / "shared" / "data")).resolve()
@@ -64,3 +67,17 @@ def gislr_small(gislr_mini: Path, tmp_path_factory: pytest.TempPathFactory) -> P
         writer.writeheader()
         writer.writerows(chosen)
     return root
+
+
+@pytest.fixture(scope="module")
+def sign() -> Iterator[aslsign.SignRecognizer]:
+    """The bundled default sign model, one per test module."""
+    with aslsign.SignRecognizer.from_pretrained() as rec:
+        yield rec
+
+
+@pytest.fixture(scope="module")
+def spell() -> Iterator[aslsign.FingerspellingRecognizer]:
+    """The bundled default fingerspelling model, one per test module."""
+    with aslsign.FingerspellingRecognizer.from_pretrained() as rec:
+        yield rec

@@ -5,7 +5,7 @@ results: ``predict`` from arrays and from files (ASLFR files read by many thread
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,18 +24,6 @@ T = TypeVar("T")
 def records(gislr_mini: Path) -> list[aslsign.GislrRecord]:
     """40 real sequences of 12 signers (every 11th record of gislr-mini)."""
     return list(aslsign.GislrDataset(gislr_mini))[::11]
-
-
-@pytest.fixture(scope="module")
-def sign() -> Iterator[SignRecognizer]:
-    with SignRecognizer.from_pretrained() as rec:
-        yield rec
-
-
-@pytest.fixture(scope="module")
-def spell() -> Iterator[FingerspellingRecognizer]:
-    with FingerspellingRecognizer.from_pretrained() as rec:
-        yield rec
 
 
 def in_threads(work: Callable[[int], T]) -> list[T]:

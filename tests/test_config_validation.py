@@ -385,18 +385,6 @@ BAD_COUNTS = [0, -1, True, False, 2.0, "3", None]
 
 
 @pytest.fixture(scope="module")
-def sign() -> Iterator[SignRecognizer]:
-    with SignRecognizer.from_pretrained() as rec:
-        yield rec
-
-
-@pytest.fixture(scope="module")
-def spell() -> Iterator[FingerspellingRecognizer]:
-    with FingerspellingRecognizer.from_pretrained() as rec:
-        yield rec
-
-
-@pytest.fixture(scope="module")
 def frames() -> np.ndarray:
     """A real sequence: the bundled model's first example."""
     return next(iter(read_examples(SIGN / "examples.json").values()))

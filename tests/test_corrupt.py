@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,18 +49,6 @@ SIGN_DIR = zoo_dir() / DEFAULT_MODEL
 SPELL_DIR = zoo_dir() / DEFAULT_FINGERSPELLING_MODEL
 SIGN_LABELS = ModelConfig.load(SIGN_DIR / "config.json").labels
 CHARACTERS = tuple(c for c in ModelConfig.load(SPELL_DIR / "config.json").labels if len(c) == 1)
-
-
-@pytest.fixture(scope="module")
-def sign() -> Iterator[SignRecognizer]:
-    with SignRecognizer.from_pretrained() as rec:
-        yield rec
-
-
-@pytest.fixture(scope="module")
-def spell() -> Iterator[FingerspellingRecognizer]:
-    with FingerspellingRecognizer.from_pretrained() as rec:
-        yield rec
 
 
 def truncations(data: bytes) -> list[bytes]:

@@ -12,12 +12,11 @@ a minute.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
@@ -43,18 +42,6 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-
-
-@pytest.fixture(scope="module")
-def sign() -> Iterator[SignRecognizer]:
-    with SignRecognizer.from_pretrained() as rec:
-        yield rec
-
-
-@pytest.fixture(scope="module")
-def spell() -> Iterator[FingerspellingRecognizer]:
-    with FingerspellingRecognizer.from_pretrained() as rec:
-        yield rec
 
 
 # Real sequences to perturb: the bundled model's examples (always present, also in CI).

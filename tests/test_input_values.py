@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 import pytest
 
 import aslsign
-from aslsign import FingerspellingRecognizer, SignRecognizer
 from aslsign.errors import InputValueError
 from aslsign.io import read_examples, read_fingerspelling_file, sequence_table
 from aslsign.landmarks import ASLFR_COLUMNS, MAX_ABS_COORDINATE, NUM_LANDMARKS
@@ -29,18 +28,6 @@ from aslsign.preprocessing import (
 FRAME, ROW, AXIS = 2, 530, 1  # frame 2, right_hand 8, y
 WHERE = "frame 2, landmark right_hand 8 (row 530) has y = "
 BAD = [np.inf, -np.inf, 1e30, -2e4, MAX_ABS_COORDINATE * 1.001, 1e300]
-
-
-@pytest.fixture(scope="module")
-def sign() -> Iterator[SignRecognizer]:
-    with SignRecognizer.from_pretrained() as rec:
-        yield rec
-
-
-@pytest.fixture(scope="module")
-def spell() -> Iterator[FingerspellingRecognizer]:
-    with FingerspellingRecognizer.from_pretrained() as rec:
-        yield rec
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,28 @@
+"""Print one of README.md's set-up commands, exactly as written: ``main`` (install and run the
+main job) or ``tests`` (install and run the tests), the two ```bash blocks under the heading
+"Set up on a fresh machine". .ci/run runs what this prints, so CI runs what the README says."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+HEADING = "## Set up on a fresh machine"
+
+
+def setup_commands(readme: Path) -> dict[str, str]:
+    text = readme.read_text(encoding="utf-8")
+    start = text.index(HEADING)
+    end = text.find("\n## ", start + len(HEADING))
+    section = text[start : end if end >= 0 else None]
+    blocks = re.findall(r"^```bash\n(.*?)^```", section, re.S | re.M)
+    if len(blocks) != 2:
+        raise SystemExit(f"README.md: expected 2 bash blocks under {HEADING!r}, found {len(blocks)}")
+    main, tests = (b.strip() for b in blocks)
+    return {"main": main, "tests": tests}
+
+
+if __name__ == "__main__":
+    root = Path(__file__).resolve().parent.parent
+    print(setup_commands(root / "README.md")[sys.argv[1]])

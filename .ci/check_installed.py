@@ -44,15 +44,18 @@ def main(argv: list[str]) -> int:
     if len(argv) == 1 and Path(where).is_relative_to(tree):
         print(f"check_installed: {where} is the source tree, not an installed copy")
         return 1
-    missing = sorted(expected_files(tree) - found)
-    packages = sorted({f.rsplit("/", 1)[0] for f in expected_files(tree) if f.endswith("/__init__.py")})
+    expected = expected_files(tree)
+    missing = sorted(expected - found)
+    packages = sorted({f.rsplit("/", 1)[0] for f in expected if f.endswith("/__init__.py")})
     if missing:
         print(f"check_installed: {where} lacks {len(missing)} file(s) of the source tree:")
         for name in missing:
             print(f"  aslsign/{name}")
         return 1
-    print(f"check_installed: {where} holds all {len(expected_files(tree))} files "
-          f"(packages: aslsign, {', '.join('aslsign.' + p.replace('/', '.') for p in packages)})")
+    print(
+        f"check_installed: {where} holds all {len(expected)} files "
+        f"(packages: aslsign, {', '.join('aslsign.' + p.replace('/', '.') for p in packages)})"
+    )
     return 0
 
 

@@ -18,7 +18,7 @@ def setup_commands(readme: Path) -> dict[str, str]:
     section = text[start : end if end >= 0 else None]
     blocks = re.findall(r"^```bash\n(.*?)^```", section, re.S | re.M)
     if len(blocks) != 2:
-        raise SystemExit(f"README.md: expected 2 bash blocks under {HEADING!r}, found {len(blocks)}")
+        raise SystemExit(f"README.md: 2 bash blocks expected under {HEADING!r}, not {len(blocks)}")
     main, tests = (b.strip() for b in blocks)
     return {"main": main, "tests": tests}
 

@@ -39,13 +39,25 @@ def _convert(module, fn, path: Path) -> Path:
     return path
 
 
-def make_kaggle_submission(path: Path, num_classes: int = 250, seed: int = 0) -> Path:
+def make_kaggle_submission(
+    path: Path,
+    num_classes: int = 250,
+    seed: int = 0,
+    *,
+    logits: bool = False,
+    output_shape: str = "static",
+) -> Path:
     """Write a Kaggle GISLR submission-format ``.tflite`` to ``path`` and return ``path``.
 
     The graph selects the lip + hand landmarks (``tf.gather``), keeps x/y, normalises them by
     the nan-mean and nan-std of the detected points, replaces NaN with 0, pools the frames
     (mean and max absolute value), and applies two dense layers with fixed random weights and
     a softmax, so different sequences give clearly different probabilities.
+
+    As competitors' models in the wild do, it may return the ``logits`` instead (the
+    competition scored the argmax), and ``output_shape`` may be ``"static"`` (``[250]``),
+    ``"dynamic"`` (shape signature ``[-1]``: its size is known only after a call) or
+    ``"batch"`` (``[1, 250]``).
     """
     import tensorflow as tf
 
@@ -80,8 +92,14 @@ def make_kaggle_submission(path: Path, num_classes: int = 250, seed: int = 0) ->
             x = tf.reshape(x, [-1, len(idx) * 2])  # (T, K*2)
             pooled = tf.concat([tf.reduce_mean(x, 0), tf.reduce_max(tf.abs(x), 0)], 0)
             h = tf.nn.relu(tf.matmul(pooled[None], self.w1) + self.b1)
-            logits = tf.matmul(h, self.w2) + self.b2
-            return {"outputs": tf.nn.softmax(logits)[0]}
+            scores = tf.matmul(h, self.w2) + self.b2  # (1, classes)
+            if not logits:
+                scores = tf.nn.softmax(scores)
+            if output_shape == "batch":
+                return {"outputs": scores}
+            if output_shape == "dynamic":  # a slice end that depends on the input: [-1]
+                return {"outputs": scores[0, : tf.shape(inputs)[0] + num_classes]}
+            return {"outputs": scores[0]}
 
     module = KaggleSubmission()
     return _convert(module, module.__call__, path)

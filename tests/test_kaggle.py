@@ -206,3 +206,144 @@ def test_cli_predicts_with_a_kaggle_model(kaggle_tflite, label_map_file, gallery
         probs = direct(kaggle_tflite, reference_load(path))
         assert row["label"] == labels[int(np.argmax(probs))]
         assert row["score"] == pytest.approx(float(probs.max()), rel=1e-5)
+
+
+# ------------------------------------------------------- submission models as found in the wild
+# Competitors' models: outputs with a dynamic shape signature ([-1]: the size is known only after
+# a call) or a batch axis, and logits rather than probabilities (the competition scored argmax).
+WILD = {
+    "logits, dynamic [-1]": {"logits": True, "output_shape": "dynamic"},
+    "logits, [250]": {"logits": True, "output_shape": "static"},
+    "softmax in the graph, [1, 250]": {"logits": False, "output_shape": "batch"},
+    "softmax in the graph, dynamic [-1]": {"logits": False, "output_shape": "dynamic"},
+}
+
+
+@pytest.fixture(scope="module")
+def wild_models(tmp_path_factory) -> dict[str, Path]:
+    from kaggle_model import make_kaggle_submission
+
+    root = tmp_path_factory.mktemp("wild")
+    return {
+        name: make_kaggle_submission(root / f"m{i}.tflite", seed=i + 1, **options)
+        for i, (name, options) in enumerate(WILD.items())
+    }
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z.astype(np.float64) - z.max())
+    return e / e.sum()
+
+
+@pytest.mark.parametrize("name", list(WILD))
+def test_models_from_the_wild_give_probabilities(name, wild_models, label_map_file, gallery_files):
+    path = wild_models[name]
+    logits = WILD[name]["logits"]
+    labels = read_label_map(label_map_file)
+    with SignRecognizer.from_kaggle(path, label_map_file, top_k=4) as rec:
+        assert rec.config.output_kind == ("logits" if logits else "probabilities")
+        winners, single = set(), []
+        for f in gallery_files:
+            own = direct(path, reference_load(f)).reshape(-1)  # the model's own output
+            assert own.shape == (250,)
+            if logits:  # the stand-in really gives logits: not a probability vector
+                assert own.min() < 0 or abs(own.sum() - 1) > 0.1
+            r = rec.predict(f)
+            best = int(np.argmax(own))
+            assert (r.index, r.label) == (best, labels[best])
+            p = r.probabilities
+            assert p.shape == (250,) and (p >= 0).all() and (p <= 1).all()
+            assert float(p.sum()) == pytest.approx(1.0, abs=1e-5)
+            np.testing.assert_allclose(p, softmax(own) if logits else own, rtol=1e-5, atol=1e-7)
+            assert 0 < r.score <= 1 and r.score == pytest.approx(float(p.max()))
+            assert [c.index for c in r.top_k] == list(np.argsort(-own, kind="stable")[:4])
+            assert all(0 <= c.score <= 1 for c in r.top_k)
+            winners.add(best)
+            single.append(r)
+        assert len(winners) >= 2
+        batch = rec.predict_batch(gallery_files)
+    for b, s in zip(batch, single, strict=True):
+        assert b.label == s.label
+        np.testing.assert_allclose(b.probabilities, s.probabilities, rtol=1e-6, atol=1e-7)
+
+
+def test_output_kind_can_be_forced(wild_models, label_map_file, gallery_files):
+    logits_model = wild_models["logits, [250]"]
+    own = direct(logits_model, reference_load(gallery_files[0]))
+    with SignRecognizer.from_kaggle(logits_model, label_map_file, output_kind="logits") as rec:
+        np.testing.assert_allclose(rec.predict(gallery_files[0]).probabilities, softmax(own), 1e-5)
+    # told they are probabilities, the scores are reported as they come (the user's word)
+    with SignRecognizer.from_pretrained(
+        logits_model, label_map=label_map_file, output_kind="probabilities"
+    ) as rec:
+        assert rec.config.output_kind == "probabilities"
+        np.testing.assert_array_equal(rec.predict(gallery_files[0]).probabilities, own)
+    with pytest.raises(ValueError, match="output_kind"):
+        SignRecognizer.from_kaggle(logits_model, label_map_file, output_kind="scores")
+
+
+def test_dynamic_output_of_the_wrong_size_is_refused_at_load(wild_models, label_map_file):
+    mapping = json.loads(label_map_file.read_text())
+    short = {sign: i for sign, i in mapping.items() if i < 200}
+    for kind in ("auto", "logits"):  # "logits" needs no probe for its kind: still checked
+        with pytest.raises(SignatureMismatchError, match=r"250 scores \(on its first call.*200"):
+            SignRecognizer.from_kaggle(wild_models["logits, dynamic [-1]"], short, output_kind=kind)
+
+
+def test_detect_output_kind():
+    from aslsign.recognizer import detect_output_kind
+
+    assert detect_output_kind(np.array([0.2, 0.3, 0.5], np.float32)) == "probabilities"
+    assert detect_output_kind(np.array([[0.2, 0.3, 0.504]])) == "probabilities"  # within 0.01
+    assert detect_output_kind(np.array([0.2, 0.3, 0.6])) == "logits"
+    assert detect_output_kind(np.array([1.5, -0.5, 0.0])) == "logits"  # sums to 1, negative
+    assert detect_output_kind(np.array([np.nan, 0.5, 0.5])) == "logits"
+    assert detect_output_kind(np.array([6.79, 16.48, 2.0])) == "logits"
+
+
+def test_cli_shows_and_uses_the_output_kind(wild_models, label_map_file, gallery_files):
+    import subprocess
+    import sys
+
+    model = wild_models["logits, dynamic [-1]"]
+    base = [sys.executable, "-m", "aslsign.cli"]
+    info = subprocess.run(
+        [*base, "info", str(model), "--label-map", str(label_map_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "logits, detected on a probe call; a softmax makes them probabilities" in info
+    forced = subprocess.run(
+        [*base, "info", str(model), "--label-map", str(label_map_file), "--output-kind", "logits"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "logits, --output-kind" in forced
+    proc = subprocess.run(
+        [
+            *base,
+            "predict",
+            *map(str, gallery_files[:2]),
+            "--model",
+            str(model),
+            "--label-map",
+            str(label_map_file),
+            "--json",
+            "--quiet",
+            "--top-k",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    for line, f in zip(proc.stdout.splitlines(), gallery_files[:2], strict=True):
+        row = json.loads(line)
+        own = direct(model, reference_load(f))
+        assert row["score"] == pytest.approx(float(softmax(own).max()), rel=1e-5)
+        assert 0 < row["score"] <= 1

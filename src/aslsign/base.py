@@ -362,7 +362,7 @@ def check_signature(model: LiteRTModel, config: ModelConfig, features: tuple[int
             f"{list(features)}, so the input must be [batch, frames, *{list(features)}] or "
             f"[frames, *{list(features)}]."
         )
-    if tout.shape[-1] != config.num_classes:
+    if tout.shape[-1] not in (-1, config.num_classes):  # -1: known after a call, checked then
         raise SignatureMismatchError(
             f"Model output {spec_out.name!r} has {tout.shape[-1]} classes but the config lists "
             f"{config.num_classes} labels."

@@ -35,7 +35,7 @@ from .io import (
     read_fingerspelling_file,
     write_sequence,
 )
-from .recognizer import SignRecognizer
+from .recognizer import KAGGLE_OUTPUT_KINDS, SignRecognizer
 from .registry import DEFAULT_FINGERSPELLING_MODEL, DEFAULT_MODEL, zoo_entries
 from .results import FingerspellingResult, SignResult, result_text
 
@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     signs = pr.add_argument_group("isolated-sign models")
     signs.add_argument("--top-k", type=int, default=3, help="classes to list per file")
     signs.add_argument("--label-map", type=Path, help="label map JSON for a Kaggle GISLR model")
+    _output_kind_argument(signs)
     spell = pr.add_argument_group("fingerspelling models")
     spell.add_argument("--sequence-id", type=int, help="transcribe only this sequence of each file")
     spell.add_argument("--beam-width", type=int, default=1, help="1: greedy; more: beam search")
@@ -91,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="describe a model")
     info.add_argument("model", nargs="?", default=DEFAULT_MODEL)
     info.add_argument("--label-map", type=Path, help="label map JSON for a Kaggle GISLR model")
+    _output_kind_argument(info)
     info.add_argument("--inference-args", type=Path, help="inference_args.json (Kaggle ASLFR)")
     info.add_argument("--variant", default=None, help="describe this variant (fp32, fp16, int8)")
     info.add_argument("--json", action="store_true", help="print the full config as JSON")
@@ -178,6 +180,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _output_kind_argument(parser: Any) -> None:
+    parser.add_argument(
+        "--output-kind",
+        choices=KAGGLE_OUTPUT_KINDS,
+        default="auto",
+        help="what a Kaggle GISLR model outputs: auto (detected on one call at load), "
+        "probabilities, or logits (a softmax makes them probabilities)",
+    )
+
+
 def _holistic_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model-complexity",
@@ -254,6 +266,7 @@ def _open(args: argparse.Namespace) -> SignRecognizer | FingerspellingRecognizer
         top_k=getattr(args, "top_k", 5),
         num_threads=getattr(args, "threads", None),
         label_map=args.label_map,
+        output_kind=getattr(args, "output_kind", "auto"),
         variant=args.variant,
     )
 
@@ -530,7 +543,7 @@ def _info(args: argparse.Namespace) -> int:
         ("architecture", f"{c.architecture} {c.architecture_args or ''}".strip()),
         ("labels", labels),
         ("input", f"{c.input.name} {c.input.dtype} {list(c.input.shape)}"),
-        ("output", f"{c.output.name} {c.output.dtype} {list(c.output.shape)} ({c.output_kind})"),
+        ("output", f"{c.output.name} {c.output.dtype} {list(c.output.shape)} ({_kind(c, args)})"),
         ("preprocessing", json.dumps(c.preprocessing)),
         ("backend", backend),
         ("license", c.license),
@@ -575,6 +588,15 @@ def _stats(args: argparse.Namespace) -> int:
         for path in write_plots(counts, args.plots):
             print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _kind(config: ModelConfig, args: argparse.Namespace) -> str:
+    """``logits``, and for a Kaggle sign model how that was decided and what is done with it."""
+    if config.architecture != "kaggle_submission" or config.task != "isolated_sign":
+        return config.output_kind
+    how = "detected on a probe call" if args.output_kind == "auto" else "--output-kind"
+    done = "; a softmax makes them probabilities" if config.output_kind == "logits" else ""
+    return f"{config.output_kind}, {how}{done}"
 
 
 def _variants_line(config: ModelConfig, loaded: str) -> str:

@@ -19,7 +19,14 @@ from .registry import DEFAULT_MODEL
 from .results import Category, SignResult
 from .runtime import LiteRTModel
 
-__all__ = ["SignRecognizer", "kaggle_config", "read_label_map"]
+__all__ = [
+    "KAGGLE_OUTPUT_KINDS",
+    "SignRecognizer",
+    "detect_output_kind",
+    "kaggle_config",
+    "probe_sequence",
+    "read_label_map",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -66,6 +73,7 @@ class SignRecognizer(Recognizer[SignResult]):
         num_threads: int | None = None,
         backend: str | None = None,
         label_map: PathLike | dict[str, int] | None = None,
+        output_kind: str = "auto",
         revision: str | None = None,
         cache_dir: PathLike | None = None,
         local_files_only: bool = False,
@@ -87,6 +95,8 @@ class SignRecognizer(Recognizer[SignResult]):
                 that imports; env ``ASLSIGN_BACKEND`` overrides).
             label_map: for Kaggle models only, ``{sign: output index}`` or a path to such a JSON
                 file (default: ``sign_to_prediction_index_map.json`` beside the model).
+            output_kind: for Kaggle models only, ``"auto"``, ``"probabilities"`` or
+                ``"logits"`` (see :meth:`from_kaggle`).
             revision, cache_dir, local_files_only, token: passed to ``huggingface_hub`` for repos.
             verify: check the model file against the sha256 in ``config.json``.
             variant: which of the artifact's models to load: ``None`` or ``"fp32"`` (the
@@ -100,6 +110,7 @@ class SignRecognizer(Recognizer[SignResult]):
         """
         check_count("top_k", top_k)
         check_count("num_threads", num_threads, optional=True)
+        check_output_kind(output_kind)
         return cls._pretrained(
             name_or_path,
             num_threads=num_threads,
@@ -116,6 +127,7 @@ class SignRecognizer(Recognizer[SignResult]):
                 top_k=top_k,
                 num_threads=num_threads,
                 backend=backend,
+                output_kind=output_kind,
             ),
             top_k=top_k,
         )
@@ -129,15 +141,37 @@ class SignRecognizer(Recognizer[SignResult]):
         top_k: int = 5,
         num_threads: int | None = None,
         backend: str | None = None,
+        output_kind: str = "auto",
     ) -> SignRecognizer:
         """Load a Kaggle GISLR submission model with its label map.
 
         Such a model's ``serving_default`` signature takes ``inputs`` float32 ``[frames, 543,
-        3]`` (raw landmarks, NaN where not detected) and returns ``outputs`` ``[250]``; all
-        preprocessing is inside the graph. Its outputs are reported as they come (as
-        probabilities), in label-map order.
+        3]`` (raw landmarks, NaN where not detected) and returns ``outputs`` with one score per
+        sign in label-map order; all preprocessing is inside the graph. What the competition
+        accepted is accepted here: an output whose shape is only known after a call (shape
+        signature ``[-1]``, or ``[1, 250]``), and scores that are logits or probabilities (it
+        scored the argmax).
+
+        Args:
+            model_path: the submission ``.tflite``.
+            label_map: ``{sign: output index}`` or a path to such a JSON file (default:
+                ``sign_to_prediction_index_map.json`` beside the model).
+            top_k: how many classes each result lists.
+            num_threads: interpreter threads (None: the backend's default).
+            backend: the interpreter backend (see :meth:`from_pretrained`).
+            output_kind: ``"auto"`` runs the model once at load on a fixed made-up sequence
+                and calls its output probabilities when they are finite, non-negative and sum
+                to 1 (within 0.01), else logits; ``"probabilities"`` or ``"logits"`` say it.
+                Logits go through a softmax, so ``score``, ``top_k`` and ``probabilities`` are
+                always probabilities and ``label`` is the argmax of the model's own output.
+                The choice is ``config.output_kind`` (``aslsign info`` shows it).
+
+        Raises:
+            SignatureMismatchError: the model does not take ``inputs`` [frames, 543, 3], or
+                gives a number of scores that is not the number of signs of the label map.
         """
         check_count("top_k", top_k)
+        check_output_kind(output_kind)
         model_path = Path(model_path)
         if label_map is None:
             label_map = model_path.parent / "sign_to_prediction_index_map.json"
@@ -149,7 +183,7 @@ class SignRecognizer(Recognizer[SignResult]):
                 )
         labels = read_label_map(label_map)
         model = LiteRTModel(model_path, num_threads=num_threads, backend=backend)
-        config = kaggle_config(labels, model)
+        config = kaggle_config(labels, model, output_kind=output_kind)
         return cls(model, config, top_k=top_k, source=str(model_path))
 
     # ------------------------------------------------------------------ inference
@@ -214,6 +248,11 @@ class SignRecognizer(Recognizer[SignResult]):
     def _result(self, output: np.ndarray, raw: np.ndarray, used: int, **opts: Any) -> SignResult:
         self._check_output(output, used)
         probs = output.reshape(-1)
+        if len(probs) != self.config.num_classes:  # an output shape only known after a call
+            raise SignatureMismatchError(
+                f"{self.source or 'The model'} gave {len(probs)} scores for a sequence, but it "
+                f"has {self.config.num_classes} labels."
+            )
         top_k = opts.get("top_k")
         k = min(self.top_k if top_k is None else top_k, len(probs))
         order = np.argsort(-probs, kind="stable")[:k]
@@ -230,8 +269,50 @@ def read_label_map(label_map: PathLike | dict[str, int]) -> tuple[str, ...]:
     return read_index_map(label_map, ConfigError, "label map")
 
 
-def kaggle_config(labels: Sequence[str], model: LiteRTModel) -> ModelConfig:
-    """Config of a Kaggle GISLR submission model (``inputs`` [frames, 543, 3] -> ``outputs``)."""
+#: ``from_kaggle(output_kind=...)``: detect from a probe call, or say which
+KAGGLE_OUTPUT_KINDS = ("auto", "probabilities", "logits")
+# a probability vector sums to 1 within this (float16 / quantised softmax outputs drift a little)
+_PROBABILITY_SUM_TOLERANCE = 1e-2
+
+
+def check_output_kind(output_kind: object) -> None:
+    if output_kind not in KAGGLE_OUTPUT_KINDS:
+        raise ValueError(
+            f"output_kind must be one of {list(KAGGLE_OUTPUT_KINDS)}, got {output_kind!r}."
+        )
+
+
+def detect_output_kind(scores: np.ndarray) -> str:
+    """``"probabilities"`` when ``scores`` are finite, non-negative and sum to 1 (within
+    0.01), else ``"logits"``."""
+    s = np.asarray(scores, np.float64).reshape(-1)
+    if np.isfinite(s).all() and (s >= 0).all() and abs(s.sum() - 1.0) <= _PROBABILITY_SUM_TOLERANCE:
+        return "probabilities"
+    return "logits"
+
+
+def probe_sequence(frames: int = 32, seed: int = 0) -> np.ndarray:
+    """A fixed made-up sequence, every landmark present: float32 (frames, 543, 3) around the
+    middle of the image, for a model's first call (:meth:`SignRecognizer.from_kaggle`)."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0.3, 0.7, (1, NUM_LANDMARKS, 3))
+    drift = np.linspace(0.0, 0.05, frames)[:, None, None]
+    noise = rng.normal(0.0, 0.01, (frames, NUM_LANDMARKS, 3))
+    x = base + drift + noise
+    x[..., 2] -= 0.5  # z about 0, as MediaPipe's
+    return x.astype(np.float32)
+
+
+def kaggle_config(
+    labels: Sequence[str], model: LiteRTModel, *, output_kind: str = "auto"
+) -> ModelConfig:
+    """Config of a Kaggle GISLR submission model (``inputs`` [frames, 543, 3] -> ``outputs``).
+
+    When the output's size is not in the signature (``[-1]``) or ``output_kind`` is ``"auto"``,
+    the model is run once on :func:`probe_sequence`: the number of scores it gives must be the
+    number of labels, and with ``"auto"`` they tell logits from probabilities
+    (:func:`detect_output_kind`)."""
+    check_output_kind(output_kind)
     tin = model.inputs.get("inputs")
     if tin is not None and len(tin.shape) == 2 and "outputs" in model.outputs:
         raise WrongTaskError(
@@ -246,6 +327,21 @@ def kaggle_config(labels: Sequence[str], model: LiteRTModel) -> ModelConfig:
             "expected 'inputs' float32 [frames, 543, 3] and 'outputs' [num_signs]. Models made "
             "by aslsign carry a config.json; keep it beside model.tflite."
         )
+    shape = model.outputs["outputs"].shape
+    dynamic = any(s < 0 for s in shape)
+    if dynamic or output_kind == "auto":
+        scores = model(inputs=probe_sequence())["outputs"]
+        size, where = scores.size, "on its first call"
+        if output_kind == "auto":
+            output_kind = detect_output_kind(scores)
+    else:
+        size, where = int(np.prod(shape)), "by its signature"
+    if size != len(labels):
+        raise SignatureMismatchError(
+            f"{model.path} gives {size} scores ({where}: output 'outputs' shape "
+            f"{list(shape)}, -1 = known only after a call), but its label map lists "
+            f"{len(labels)} signs: pass the label map this model was trained with."
+        )
     return ModelConfig(
         name=model.path.stem,
         task="isolated_sign",
@@ -254,5 +350,5 @@ def kaggle_config(labels: Sequence[str], model: LiteRTModel) -> ModelConfig:
         preprocessing={"name": "raw"},
         input=TensorSpec("inputs", "float32", (None, NUM_LANDMARKS, 3)),
         output=TensorSpec("outputs", "float32", (len(labels),)),
-        output_kind="probabilities",
+        output_kind=output_kind,
     )

@@ -345,3 +345,104 @@ def test_pose_models_outside_the_wheel_work_or_say_why() -> None:
             continue
         with ext:
             assert detected(ext.process(photo())[None], "face").all()
+
+
+# --------------------------------------------------------------------------------------------
+# Rough edges a newcomer met (issue 14)
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_corrupt_video_says_what_ffmpeg_found_in_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(np.random.default_rng(0).bytes(3000))
+    with pytest.raises(VideoSourceError) as info:
+        video.read_frames(bad)
+    message = str(info.value)
+    assert "\n" not in message and len(message) < 300, message
+    assert "ffmpeg version" not in message and "configuration:" not in message
+    assert "Invalid data" in message or "not found" in message
+    assert main(["extract", str(bad), "-o", str(tmp_path / "x.parquet")]) == 2
+
+
+def test_ffmpeg_reason_keeps_ffmpegs_own_error_lines() -> None:
+    quoted = (
+        "Could not load meta information\n=== stderr ===\n\nffmpeg version n9 Copyright (c)\n"
+        "  built with gcc\n  configuration: --enable-gpl\n  libavutil      61.  1.102\n"
+        "[in#0 @ 0x55855afff040] moov atom not found\n"
+        "[in#0 @ 0x55855affecc0] Error opening input: Invalid data found when processing input\n"
+        "Error opening input file x.mp4.\n"
+    )
+    assert video.ffmpeg_reason(RuntimeError(quoted)) == (
+        "moov atom not found; Error opening input: Invalid data found when processing input"
+    )
+    assert video.ffmpeg_reason(OSError("plain")) == "plain"
+
+
+@pytest.mark.video
+@needs_mediapipe
+def test_a_display_that_cannot_be_opened_is_a_clear_error(clip: dict[str, Path]) -> None:
+    """DISPLAY set, no X server behind it: OpenCV would abort the process (exit 134) with its
+    reason hidden by the quiet native logs; the command says what failed instead."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DISPLAY": ":97", "QT_QPA_PLATFORM": "xcb"}
+    env.pop("WAYLAND_DISPLAY", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "aslsign.cli", "live", "--video", str(clip["folder"])],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "No window can be opened on display ':97'" in proc.stderr
+    assert "--no-window" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.video
+@needs_mediapipe
+def test_the_extractor_keeps_native_logs_off_for_its_whole_life(clip: dict[str, Path]) -> None:
+    """MediaPipe logs from its calculators while frames run (for example when a hand shows up
+    on a non-square image, long after start-up): a native line written during any call, not
+    only the first ones, stays off unless verbose."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys, numpy as np\n"
+        "from aslsign.video import HolisticExtractor, read_frames\n"
+        f"verbose = {{'1': True, '0': False}}[sys.argv[1]]\n"
+        "with HolisticExtractor(verbose=verbose) as ext:\n"
+        "    real = ext._holistic.process\n"
+        "    def logging_process(image):\n"
+        "        os.write(2, b'W0000 native line\\n')\n"
+        "        return real(image)\n"
+        "    ext._holistic.process = logging_process\n"
+        f"    for _, image in read_frames({str(clip['folder'])!r}):\n"
+        "        ext.process(image)\n"
+        "print('python line', file=sys.stderr)\n"
+    )
+    for verbose, expected in (("0", 0), ("1", FRAMES)):
+        err = subprocess.run(
+            [sys.executable, "-c", code, verbose],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        ).stderr
+        assert err.count("W0000 native line") == expected, err
+        assert "python line" in err
+
+
+@pytest.mark.video
+@needs_mediapipe
+def test_live_takes_the_frame_rate_of_an_image_folder(clip: dict[str, Path]) -> None:
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        code = main(
+            ["live", "--video", str(clip["folder"]), "--no-window", "--stride", "5", "--fps", "5"]
+        )
+    assert code == 0
+    times = [line.split()[0] for line in buf.getvalue().strip().splitlines()]
+    assert times == ["0.80", "1.80"]  # frames 5 and 10 at 5 frames a second

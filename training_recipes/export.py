@@ -229,8 +229,6 @@ def _sequences(paths: Sequence[Path], task: str, participants: set[int] | None) 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python training_recipes/export.py ARTIFACT_DIR --format kaggle|variants ...``"""
     import argparse
-    import shlex
-    import sys
 
     p = argparse.ArgumentParser(
         description="Export an aslsign artifact: as a Kaggle submission model (--format kaggle "
@@ -254,11 +252,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--participants", default=None, help="comma-separated participant ids to keep of --data"
     )
     p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show TensorFlow's and the converter's own log lines (kept off by default)",
+    )
+    p.add_argument(
         "--describe",
         default=None,
         help="variants: how the card describes the --data sequences (none: the folder names)",
     )
     args = p.parse_args(argv)
+    with _tensorflow_logs(quiet=not args.verbose):
+        return _main(p, args, argv)
+
+
+@contextlib.contextmanager
+def _tensorflow_logs(quiet: bool) -> Iterator[None]:
+    """TensorFlow's start-up lines, absl's Python warnings and the converter's C++ log lines
+    off (fd 2 to /dev/null while Python's stderr stays), unless ``quiet`` is False."""
+    import logging
+
+    from aslsign._util import native_logs_silenced
+
+    if not quiet:
+        yield
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        with native_logs_silenced():
+            yield
+    finally:
+        absl.setLevel(level)
+
+
+def _main(p: Any, args: Any, argv: Sequence[str] | None) -> int:
+    import shlex
+    import sys
+
     config = ModelConfig.load(args.artifact / "config.json")
     if args.format == "variants":
         from training_recipes import card

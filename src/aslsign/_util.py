@@ -89,3 +89,35 @@ def quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
             os.close(devnull)
+
+
+@contextlib.contextmanager
+def native_logs_silenced(enabled: bool = True) -> Iterator[None]:
+    """Silence what native code writes to file descriptor 2 (MediaPipe's and LiteRT's C++ log
+    lines) for a whole run, while Python's ``sys.stderr`` (errors, warnings, progress bars)
+    still reaches the real stderr. ``aslsign extract`` and ``aslsign live`` run inside it
+    unless ``--verbose``, as does the recipes' Kaggle export (TensorFlow's converter logs); a
+    native crash message inside it is lost, so debug with verbose on.
+    """
+    if not enabled:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (e.g. some notebook kernels)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    python_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, errors="backslashreplace")
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = python_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -29,8 +31,11 @@ from .config import ModelConfig
 from .errors import AslSignError
 from .fingerspelling import FingerspellingRecognizer
 from .io import (
+    FingerspellingDataset,
+    GislrDataset,
     is_aslfr_file,
     load_sequence,
+    open_folder,
     read_examples,
     read_fingerspelling_file,
     write_sequence,
@@ -57,7 +62,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Isolated-sign models print one row per file; fingerspelling models one "
         "row per sequence (every sequence of an ASLFR file, or --sequence-id).",
     )
-    pr.add_argument("files", nargs="*", type=Path, help="GISLR or ASLFR parquet files")
+    pr.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        help="GISLR or ASLFR parquet files, or folders (a GISLR or ASLFR folder with train.csv, "
+        "or any folder: every .parquet under it)",
+    )
     pr.add_argument(
         "--model",
         default=DEFAULT_MODEL,
@@ -140,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
         "--sequence-id", type=int, help="sequence of an ASLFR file (default: its first)"
     )
     rd.add_argument("-o", "--output", type=Path, required=True, help="out.gif or out.mp4")
-    rd.add_argument("--fps", type=float, default=15, help="frames per second (default 15)")
+    rd.add_argument("--fps", type=_positive, default=15, help="frames per second (default 15)")
     rd.add_argument("--size", type=int, default=512, help="frame width and height in pixels")
     rd.add_argument("--title", default=None, help="title (default: the file name)")
     rd.add_argument("--model", default=None, help="label each frame with this model's prediction")
@@ -157,7 +168,9 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("source", type=Path, help="video file, image, or folder of images")
     ex.add_argument("-o", "--output", type=Path, required=True, help="out.parquet")
     _holistic_arguments(ex)
-    ex.add_argument("--fps", type=float, default=None, help="frame rate of an image folder")
+    ex.add_argument(
+        "--fps", type=_positive, default=None, help="frame rate of an image folder (default 30)"
+    )
     ex.add_argument("--quiet", action="store_true", help="no progress bar")
 
     lv = sub.add_parser(
@@ -176,8 +189,22 @@ def _parser() -> argparse.ArgumentParser:
     lv.add_argument("--stride", type=int, default=None, help="a result every N frames")
     lv.add_argument("--no-window", action="store_true", help="print results, open no window")
     lv.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
+    lv.add_argument(
+        "--fps", type=_positive, default=None, help="frame rate of an image folder (default 30)"
+    )
     _holistic_arguments(lv)
     return p
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
 
 
 def _output_kind_argument(parser: Any) -> None:
@@ -244,6 +271,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AslSignError as exc:
         print(f"aslsign: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`aslsign predict DIR | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a process ended by SIGPIPE
+    except KeyboardInterrupt:
+        print("aslsign: interrupted", file=sys.stderr)
+        return 130
 
 
 # (display name, sequence id or None, landmarks or the error that stopped loading them)
@@ -291,8 +324,26 @@ def _predict(args: argparse.Namespace) -> int:
                 return 2
             items.append((f"example:{k}", None, v) for k, v in read_examples(examples).items())
         spelling = isinstance(rec, FingerspellingRecognizer)
+        args.files = _expand_folders(args.files)
         items.append(_file_items(args.files, args.sequence_id if spelling else None, spelling))
         return _predict_items(rec, itertools.chain.from_iterable(items), args)
+
+
+def _expand_folders(paths: list[Path]) -> list[Path]:
+    """Folders replaced by their files (:func:`aslsign.io.open_folder`), in order."""
+    files: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        folder = open_folder(path)
+        if isinstance(folder, GislrDataset):
+            files += [r.path for r in folder]
+        elif isinstance(folder, FingerspellingDataset):
+            files += folder.files
+        else:
+            files += folder
+    return files
 
 
 def _file_items(files: list[Path], sequence_id: int | None, spelling: bool) -> Iterator[Item]:
@@ -323,13 +374,15 @@ def _predict_items(
     out = _Output(hold=bar is not None and sys.stdout.isatty())
     failed: list[str] = []  # names of the inputs that could not be read, in order
     width = max([len(str(f)) for f in args.files] + [16])
+    # the table's header comes with its first row: none when every input failed
+    top_k = min(args.top_k, rec.config.num_classes)
+    header: str | None = None
     if not args.json:
         header = (
             f"{'file':<{width}}  {'sequence_id':>11}  {'conf':>5}  text"
             if spelling
-            else f"{'file':<{width}}  {'label':<16} {'score':>6}  top-{args.top_k}"
+            else f"{'file':<{width}}  {'label':<16} {'score':>6}  top-{top_k}"
         )
-        out.line(header)
     while True:  # bounded memory, steady progress
         chunk = list(itertools.islice(items, _SEQUENCES_PER_STEP))
         if not chunk:
@@ -341,6 +394,9 @@ def _predict_items(
         )
         for name, sid, x in chunk:  # results and errors in input order
             if isinstance(x, np.ndarray):
+                if header is not None:
+                    out.line(header)
+                    header = None
                 out.line(_format(name, sid, next(results), args, width))
                 continue
             if name not in failed:
@@ -521,6 +577,7 @@ def _live(args: argparse.Namespace) -> int:
             show_window=not args.no_window,
             max_frames=args.max_frames,
             extractor=extractor,
+            fps=args.fps,
         )
     return 0
 

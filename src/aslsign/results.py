@@ -63,6 +63,17 @@ class SignResult:
         """Output index of :attr:`label`, or None when nothing was detected."""
         return self.top_k[0].index if self.top_k else None
 
+    def __repr__(self) -> str:
+        if not self.detected:
+            return f"SignResult(label=None, detected=False, num_frames={self.num_frames})"
+        others = ", ".join(f"{c.label!r}: {c.score:.3f}" for c in self.top_k[1:4])
+        more = ", ..." if len(self.top_k) > 4 else ""
+        return (
+            f"SignResult(label={self.label!r}, score={self.score:.3f}, "
+            f"next={{{others}{more}}}, num_frames={self.num_frames}, "
+            f"num_frames_used={self.num_frames_used})"
+        )
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (used by ``aslsign predict --json``)."""
         return {
@@ -114,6 +125,13 @@ class FingerspellingResult:
         if not self.characters:
             return 0.0
         return float(np.exp(np.mean(np.log(np.maximum(self.confidences, 1e-12)))))
+
+    def __repr__(self) -> str:
+        detected = "" if self.detected else ", detected=False"
+        return (
+            f"FingerspellingResult(text={self.text!r}, confidence={self.confidence:.3f}"
+            f"{detected}, num_frames={self.num_frames}, num_frames_used={self.num_frames_used})"
+        )
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (used by ``aslsign predict --json``)."""

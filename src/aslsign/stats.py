@@ -1,7 +1,8 @@
 """Statistics of a landmark dataset: lengths, what is missing, hands, signs, participants.
 
 :func:`dataset_stats` takes a GISLR folder (``train.csv``: path, participant_id, sequence_id,
-sign), an ASLFR folder (``train.csv``: path, file_id, sequence_id, participant_id, phrase) or a
+sign), an ASLFR folder (``train.csv``: path, file_id, sequence_id, participant_id, phrase), any
+other folder (every parquet file under it, as :func:`aslsign.io.open_folder` reads folders) or a
 list of parquet files (GISLR or ASLFR), reads every sequence once (files in parallel threads:
 pyarrow decodes without the GIL) and keeps only a few counts per sequence, so memory stays flat
 however large the data. The result (``aslsign stats PATH --json``) has exactly these keys:
@@ -31,7 +32,6 @@ ASLFR folders also get ``phrase_length``: characters per phrase, the same statis
 
 from __future__ import annotations
 
-import csv
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -132,6 +132,7 @@ def _jobs(source: PathLike | Sequence[PathLike]) -> tuple[list[Callable[[], list
         GislrDataset,
         is_aslfr_file,
         load_sequence,
+        open_folder,
         read_fingerspelling_file,
     )
 
@@ -150,23 +151,15 @@ def _jobs(source: PathLike | Sequence[PathLike]) -> tuple[list[Callable[[], list
         return run
 
     if isinstance(source, str | os.PathLike) and Path(source).is_dir():
-        root = Path(source)
-        if not (root / "train.csv").is_file():
-            raise LandmarkFileError(
-                f"{root} has no train.csv: give a GISLR or ASLFR folder, or the files themselves."
-            )
-        with open(root / "train.csv", newline="", encoding="utf-8") as fh:
-            columns = set(next(csv.reader(fh), []))
-        if "sign" in columns:
-            return [gislr(r.path, r.sign, r.participant_id) for r in GislrDataset(root)], "gislr"
-        if "phrase" in columns:
+        folder = open_folder(source)
+        if isinstance(folder, GislrDataset):
+            return [gislr(r.path, r.sign, r.participant_id) for r in folder], "gislr"
+        if isinstance(folder, FingerspellingDataset):
             by_file: dict[Path, dict[int, tuple[int | None, str | None]]] = {}
-            for r in FingerspellingDataset(root, supplemental=False):
+            for r in folder:
                 by_file.setdefault(r.path, {})[r.sequence_id] = (r.participant_id, r.phrase)
             return [aslfr(p, meta) for p, meta in by_file.items()], "aslfr"
-        raise LandmarkFileError(
-            f"{root / 'train.csv'} has neither a sign column (GISLR) nor a phrase column (ASLFR)."
-        )
+        source = folder
     paths = [Path(source)] if isinstance(source, str | os.PathLike) else [Path(p) for p in source]
     if not paths:
         raise LandmarkFileError("No files given.")

@@ -26,7 +26,6 @@ a single image, or a folder of images taken in name order (``frame2.png`` before
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import sys
@@ -38,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._util import quiet_native_stderr
+from ._util import native_logs_silenced, quiet_native_stderr
 from .errors import BackendNotAvailableError, InputShapeError, VideoSourceError
 from .io.gislr import write_sequence
 from .landmarks import NUM_LANDMARKS, TYPE_OFFSETS
@@ -55,6 +54,7 @@ __all__ = [
     "check_display",
     "extract",
     "extract_to_parquet",
+    "ffmpeg_reason",
     "holistic_to_array",
     "native_logs_silenced",
     "read_frames",
@@ -101,37 +101,6 @@ def _holistic_module() -> Any:
     return holistic
 
 
-@contextlib.contextmanager
-def native_logs_silenced(enabled: bool = True) -> Iterator[None]:
-    """Silence what native code writes to file descriptor 2 (MediaPipe's and LiteRT's C++ log
-    lines) for a whole run, while Python's ``sys.stderr`` (errors, warnings, progress bars)
-    still reaches the real stderr. ``aslsign extract`` and ``aslsign live`` run inside it
-    unless ``--verbose``; a native crash message inside it is lost, so debug with verbose on.
-    """
-    if not enabled:
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real fd 2 (e.g. some notebook kernels)
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    python_stderr = sys.stderr
-    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, errors="backslashreplace")
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        sys.stderr.flush()
-        sys.stderr.close()
-        sys.stderr = python_stderr
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def holistic_to_array(results: Any) -> np.ndarray:
     """One MediaPipe Holistic result (legacy ``solutions`` API) as float32 ``(543, 3)``.
 
@@ -160,7 +129,8 @@ class HolisticExtractor:
         refine_face_landmarks: run the attention face mesh (478 points, iris included); the
             result still has the 468 face points of the Kaggle layout.
         min_detection_confidence, min_tracking_confidence: MediaPipe's thresholds.
-        verbose: let MediaPipe's native log lines through to stderr.
+        verbose: let MediaPipe's native log lines through to stderr (by default they are
+            kept off for the extractor's whole life: at start-up, on every frame, at close).
 
     A context manager; :meth:`close` is idempotent.
 
@@ -218,8 +188,9 @@ class HolisticExtractor:
                 f"HolisticExtractor.process expects an RGB uint8 image (height, width, 3); got "
                 f"{rgb.dtype} {rgb.shape}."
             )
-        # Native warnings come on the first frames, while the graph starts its models.
-        with quiet_native_stderr(self._quiet and self.frames_processed < 2):
+        # MediaPipe's calculators log while a frame runs (on the first frames, and whenever a
+        # hand shows up on a non-square image): quiet on every call, not only at start-up.
+        with quiet_native_stderr(self._quiet):
             results = self._holistic.process(np.ascontiguousarray(rgb))
         self.frames_processed += 1
         return holistic_to_array(results)
@@ -227,7 +198,8 @@ class HolisticExtractor:
     def close(self) -> None:
         """Release MediaPipe's graph. Safe to call more than once."""
         if self._holistic is not None:
-            self._holistic.close()
+            with quiet_native_stderr(self._quiet):
+                self._holistic.close()
             self._holistic = None
 
     def __enter__(self) -> HolisticExtractor:
@@ -287,7 +259,9 @@ def _video_frames(path: Path) -> FrameSource:
         meta = next(probe)
         probe.close()
     except (OSError, RuntimeError, StopIteration) as exc:
-        raise VideoSourceError(f"{path}: ffmpeg cannot decode it as a video ({exc}).") from exc
+        raise VideoSourceError(
+            f"{path}: ffmpeg cannot decode it as a video ({ffmpeg_reason(exc)})."
+        ) from exc
     fps = float(meta.get("fps") or 30.0)
     duration = float(meta.get("duration") or 0.0)
     width, height = meta["size"]
@@ -299,11 +273,28 @@ def _video_frames(path: Path) -> FrameSource:
             for raw in reader:
                 yield np.frombuffer(raw, np.uint8).reshape(height, width, 3)
         except RuntimeError as exc:
-            raise VideoSourceError(f"{path}: decoding failed ({exc}).") from exc
+            raise VideoSourceError(f"{path}: decoding failed ({ffmpeg_reason(exc)}).") from exc
         finally:
             reader.close()
 
     return FrameSource(path, fps, round(duration * fps) or None, frames)
+
+
+_FFMPEG_BANNER = ("ffmpeg version", "built with", "configuration:", "lib", "Copyright")
+_FFMPEG_CONTEXT = re.compile(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*")  # "[in#0 @ 0x5585...] "
+
+
+def ffmpeg_reason(exc: BaseException) -> str:
+    """What went wrong, from an imageio-ffmpeg error that quotes all of ffmpeg's stderr (its
+    banner and build configuration included): the last two of ffmpeg's own error lines."""
+    text = str(exc)
+    head, marker, tail = text.partition("=== stderr ===")
+    lines = [ln.strip() for ln in (tail if marker else text).splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith(_FFMPEG_BANNER)]
+    specific = [_FFMPEG_CONTEXT.sub("", ln) for ln in lines if _FFMPEG_CONTEXT.match(ln)]
+    chosen = list(dict.fromkeys(specific))[-2:] or lines[-1:]
+    summary = head.strip().splitlines()[0] if head.strip() else ""
+    return "; ".join(chosen) or summary or type(exc).__name__
 
 
 def read_frames(source: str | os.PathLike[str], fps: float | None = None) -> FrameSource:
@@ -396,6 +387,7 @@ def run_live(
     show_window: bool = True,
     max_frames: int | None = None,
     extractor: HolisticExtractor | None = None,
+    fps: float | None = None,
     **predict_options: Any,
 ) -> Any:
     """Recognise a camera or a video as it plays: MediaPipe on each frame, then
@@ -410,6 +402,8 @@ def run_live(
             window (``q`` or Esc quits); needs a display.
         max_frames: stop after this many frames (a camera never ends by itself).
         extractor: a :class:`HolisticExtractor` to use (default: a fresh one, closed at the end).
+        fps: the frame rate of an image folder, for the timestamps (see :func:`read_frames`;
+            default 30); a video's own rate is used otherwise, a camera's clock always.
         predict_options: passed to ``predict`` (``top_k``, ``beam_width``).
 
     Returns the result of the last window (for a source that ends), or None if no frame came.
@@ -419,7 +413,10 @@ def run_live(
         check_display()
     own_extractor = extractor is None
     ext = HolisticExtractor() if extractor is None else extractor
-    frames = _camera_frames(cv2, source) if isinstance(source, int) else iter(read_frames(source))
+    if isinstance(source, int):
+        frames = _camera_frames(cv2, source)
+    else:
+        frames = iter(read_frames(source, fps=fps))
     last: Any = None
     text = ""
     try:
@@ -457,16 +454,44 @@ def _opencv() -> Any:
     return cv2
 
 
+_DISPLAY_PROBE = "import cv2; cv2.namedWindow('aslsign'); cv2.waitKey(1); cv2.destroyAllWindows()"
+_displays_seen: set[str] = set()
+
+
 def check_display() -> None:
-    """Raise BackendNotAvailableError when there is no display for a window (Linux without
-    DISPLAY or WAYLAND_DISPLAY), where OpenCV would abort the process instead."""
-    if sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    ):
+    """Raise BackendNotAvailableError when no window can be opened, where OpenCV would abort
+    the process (exit 134, its reason lost): on Linux, no DISPLAY or WAYLAND_DISPLAY, or one
+    that is set but cannot be reached (no X server there). A child process opens a window
+    first (about a second, once per display and process) and its error is reported."""
+    if not sys.platform.startswith("linux"):
+        return
+    display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if not display:
         raise BackendNotAvailableError(
             "There is no display to open a window on (DISPLAY is not set): use --no-window "
             "(show_window=False) to print the results instead."
         )
+    if display in _displays_seen:
+        return
+    import subprocess
+
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", _DISPLAY_PROBE], capture_output=True, text=True, timeout=60
+        )
+        failed, said = probe.returncode != 0, probe.stderr
+    except subprocess.TimeoutExpired:
+        failed, said = True, "opening a window did not finish within 60 s"
+    if failed:
+        lines = [ln.strip() for ln in said.splitlines() if ln.strip()]
+        reason = next((ln for ln in lines if "connect" in ln.lower()), lines[0] if lines else "")
+        raise BackendNotAvailableError(
+            f"No window can be opened on display {display!r}"
+            + (f" ({reason})" if reason else "")
+            + ": is a display server running there? Use --no-window (show_window=False) to "
+            "print the results instead."
+        )
+    _displays_seen.add(display)
 
 
 def _camera_frames(cv2: Any, index: int) -> Iterator[tuple[int, np.ndarray]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ..errors import InputShapeError
+from ..errors import InputShapeError, LandmarkFileError
 from ._common import LandmarkInput, dataframe_to_table, from_array, is_dataframe
 from .aslfr import (
     FingerspellingDataset,
@@ -49,12 +49,47 @@ __all__ = [
     "load_fingerspelling",
     "load_landmarks",
     "load_sequence",
+    "open_folder",
     "read_examples",
     "read_fingerspelling_file",
     "sequence_table",
     "write_fingerspelling",
     "write_sequence",
 ]
+
+
+def open_folder(
+    root: str | os.PathLike[str],
+) -> GislrDataset | FingerspellingDataset | list[Path]:
+    """What a folder of landmark data holds, as ``aslsign stats`` and ``aslsign predict`` read it.
+
+    A ``train.csv`` with a ``sign`` column makes it a :class:`GislrDataset`, one with a
+    ``phrase`` column a :class:`FingerspellingDataset` (without its supplemental records);
+    a folder without ``train.csv`` gives every ``.parquet`` file under it, sorted by path.
+
+    Raises:
+        LandmarkFileError: ``train.csv`` names neither format, or there is no parquet file.
+    """
+    import csv
+
+    root = Path(root)
+    if (root / "train.csv").is_file():
+        with open(root / "train.csv", newline="", encoding="utf-8") as fh:
+            columns = set(next(csv.reader(fh), []))
+        if "sign" in columns:
+            return GislrDataset(root)
+        if "phrase" in columns:
+            return FingerspellingDataset(root, supplemental=False)
+        raise LandmarkFileError(
+            f"{root / 'train.csv'} has neither a sign column (GISLR) nor a phrase column (ASLFR)."
+        )
+    files = sorted(p for p in root.rglob("*.parquet") if p.is_file())
+    if not files:
+        raise LandmarkFileError(
+            f"{root} holds no .parquet file and no train.csv: give a GISLR or ASLFR folder, a "
+            "folder of landmark files, or the files themselves."
+        )
+    return files
 
 
 def load_landmarks(source: LandmarkInput, sequence_id: int | None = None) -> np.ndarray:

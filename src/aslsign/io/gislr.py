@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 
 from .._util import read_json
 from ..errors import EmptySequenceError, InputShapeError, LandmarkFileError
-from ..landmarks import NUM_LANDMARKS, TYPE_OFFSETS, check_coordinates
+from ..landmarks import ASLFR_COLUMNS, NUM_LANDMARKS, TYPE_OFFSETS, check_coordinates
+from ..registry import DEFAULT_FINGERSPELLING_MODEL as _SPELLING_MODEL
 from ._common import (
     LandmarkInput,
     RecordDataset,
@@ -187,11 +188,21 @@ def _read_parquet(path: Path) -> pa.Table:
 
 def _require_columns(names: set[str], origin: str) -> None:
     missing = [c for c in _XYZ if c not in names]
-    if missing:
+    if not missing:
+        return
+    if ASLFR_COLUMNS[0] in names or ASLFR_COLUMNS[-1] in names:
         raise LandmarkFileError(
-            f"{origin}: missing column(s) {missing}. A GISLR landmark table needs x, y, z "
-            f"(and frame, type, landmark_index); found {sorted(names)}."
+            f"{origin} is an ASLFR fingerspelling file (many sequences, a column per "
+            "coordinate), not a GISLR isolated-sign file: transcribe it with "
+            f"aslsign.FingerspellingRecognizer (aslsign predict --model {_SPELLING_MODEL}), "
+            "or read a sequence with aslsign.load_fingerspelling(path, sequence_id)."
         )
+    found = sorted(names)
+    shown = ", ".join(found[:8]) + (f", ... ({len(found)} in all)" if len(found) > 8 else "")
+    raise LandmarkFileError(
+        f"{origin}: missing column(s) {missing}. A GISLR landmark table needs x, y, z "
+        f"(and frame, type, landmark_index); found {shown or 'no columns'}."
+    )
 
 
 def _check_column_types(table: pa.Table, origin: str) -> None:

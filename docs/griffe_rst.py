@@ -113,7 +113,8 @@ def convert(text: str, find: Any = lambda name: None) -> str:
             return code
         return f'<autoref identifier="{html.escape(target)}" optional>{code}</autoref>'
 
-    lines = _doctests(text.splitlines())
+    lines = _grouped_parameters(text.splitlines())
+    lines = _doctests(lines)
     lines = _tables(lines)
     lines = _definitions(lines)
     out: list[str] = []
@@ -128,6 +129,47 @@ def convert(text: str, find: Any = lambda name: None) -> str:
                 line = line[:-1] if line.endswith(" :") else line
         out.append(line)
     return "\n".join(out)
+
+
+_PARAMETER_SECTIONS = ("Args:", "Arguments:", "Parameters:", "Params:", "Keyword Args:")
+_GROUPED = re.compile(r"^(\s+)(\*{0,2}\w+(?:\s*,\s*\*{0,2}\w+)+)\s*:\s?(.*)$")
+
+
+def _grouped_parameters(lines: list[str]) -> list[str]:
+    """``a, b, c: text`` in an ``Args:`` section -> one entry per name with the same text, so
+    that each parameter is matched to the signature (its type and default shown) instead of
+    one unknown parameter "a, b, c" that the table calls *required*."""
+    out: list[str] = []
+    section: int | None = None  # the indent of the Args: header we are in
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        indent = len(line) - len(line.lstrip())
+        if line.strip() in _PARAMETER_SECTIONS:
+            section = indent
+        elif line.strip() and section is not None and indent <= section:
+            section = None
+        match = _GROUPED.match(line) if section is not None else None
+        if match is None or len(match[1]) <= (section or 0):
+            out.append(line)
+            i += 1
+            continue
+        body = [match[3]]
+        i += 1
+        while i < len(lines) and (
+            not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > len(match[1])
+        ):
+            if not lines[i].strip() and (
+                i + 1 >= len(lines)
+                or len(lines[i + 1]) - len(lines[i + 1].lstrip()) <= len(match[1])
+            ):
+                break
+            body.append(lines[i].strip())
+            i += 1
+        for name in (n.strip() for n in match[2].split(",")):
+            out.append(f"{match[1]}{name}: {body[0]}")
+            out += [f"{match[1]}    {b}" if b else "" for b in body[1:]]
+    return out
 
 
 def _doctests(lines: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -281,3 +282,120 @@ def test_api_page_lists_every_public_member_of_the_recognisers(cls):
         if not name.startswith("_")
     }
     assert public <= listed
+
+
+# ------------------------------------------------------------------ defaults in the API reference
+
+
+def _real_object(path: str):
+    """The Python object of a dotted path (module, then attributes)."""
+    import importlib
+
+    parts = path.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for name in parts[i:]:
+            obj = getattr(obj, name)
+        return obj
+    raise LookupError(path)
+
+
+def _documented_parameters():
+    """``(object path, module, documented name, griffe default)`` of every entry of every
+    ``Args:`` section of the package, as mkdocstrings sees them (with docs/griffe_rst.py)."""
+    griffe = pytest.importorskip("griffe", reason="the API reference needs the docs extra")
+    extensions = griffe.load_extensions(str(DOCS / "griffe_rst.py"))
+    package = griffe.load("aslsign", search_paths=[ROOT / "src"], extensions=extensions)
+
+    def walk(obj):
+        yield obj
+        for member in obj.members.values():
+            if not member.is_alias and not member.name.startswith("_"):
+                yield from walk(member)
+
+    found = []
+    for obj in walk(package):
+        if not (obj.is_function or obj.is_class) or obj.docstring is None:
+            continue
+        sections = obj.docstring.parse("google", warn_unknown_params=False)
+        for section in sections:
+            if section.kind.value == "parameters":
+                found += [(obj.path, obj.module.path, p.name, p.default) for p in section.value]
+    return found
+
+
+def test_every_documented_default_is_the_signatures():
+    """What the reference shows as a parameter's default is what ``inspect.signature`` has, and
+    every documented name is a parameter (``a, b: text`` entries are split per name)."""
+    import importlib
+    import inspect
+
+    documented = _documented_parameters()
+    assert len(documented) > 60
+    names = {(path, name) for path, _, name, _ in documented}
+    assert ("aslsign.recognizer.SignRecognizer.from_pretrained", "revision") in names
+    assert ("aslsign.video.HolisticExtractor", "min_tracking_confidence") in names
+    wrong = []
+    for path, module, name, default in documented:
+        parameters = inspect.signature(_real_object(path)).parameters
+        p = parameters.get(name.lstrip("*"))
+        if p is None:
+            wrong.append(f"{path}: documents {name!r}, which is not a parameter")
+        elif p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        elif p.default is inspect.Parameter.empty:
+            if default is not None:
+                wrong.append(f"{path}({name}): shown with default {default}, has none")
+        elif default is None:
+            wrong.append(f"{path}({name}): shown as required, default {p.default!r}")
+        elif eval(str(default), vars(importlib.import_module(module))) != p.default:
+            wrong.append(f"{path}({name}): shown {default}, default {p.default!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The site as ``mkdocs build --strict`` makes it (about 3 s)."""
+    pytest.importorskip("mkdocs", reason="the site needs the docs extra")
+    import subprocess
+
+    out = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        ["mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
+        cwd=ROOT,
+        check=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    return out
+
+
+def test_no_parameter_with_a_default_is_shown_required(site: Path):
+    """The rendered API reference: a row that says *required* is a parameter without default."""
+    import inspect
+
+    heading = re.compile(r'<h[2-6] id="(aslsign[\w.]*)" class="doc doc-heading"')
+    row = re.compile(r'<tr class="doc-section-item">\s*<td>\s*<code>([^<]+)</code>(.*?)</tr>', re.S)
+    required, wrong = 0, []
+    for page in sorted((site / "api").rglob("index.html")):
+        html = page.read_text(encoding="utf-8")
+        marks = list(heading.finditer(html))
+        for mark, end in zip(marks, [*marks[1:], None], strict=True):
+            chunk = html[mark.end() : end.start() if end else None]
+            for name, rest in row.findall(chunk):
+                if "<em>required</em>" not in rest:
+                    continue
+                required += 1
+                try:
+                    parameters = inspect.signature(_real_object(mark[1])).parameters
+                except (TypeError, ValueError):  # attributes, exceptions' rows
+                    continue
+                for each in name.split(","):  # an entry "a, b" names several
+                    p = parameters.get(each.strip())
+                    if p is not None and p.default is not inspect.Parameter.empty:
+                        wrong.append(f"{page.parent.name}: {mark[1]}({each}) {p.default!r}")
+    assert required > 5  # the check sees the rows it is about (model_path, landmarks, ...)
+    assert not wrong, "\n".join(wrong)

@@ -306,43 +306,16 @@ def test_cli_shows_and_uses_the_output_kind(wild_models, label_map_file, gallery
     import sys
 
     model = wild_models["logits, dynamic [-1]"]
-    base = [sys.executable, "-m", "aslsign.cli"]
-    info = subprocess.run(
-        [*base, "info", str(model), "--label-map", str(label_map_file)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+
+    def cli(*args: str) -> str:
+        cmd = [sys.executable, "-m", "aslsign.cli", *args, "--label-map", str(label_map_file)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
+
+    info = cli("info", str(model))
     assert "logits, detected on a probe call; a softmax makes them probabilities" in info
-    forced = subprocess.run(
-        [*base, "info", str(model), "--label-map", str(label_map_file), "--output-kind", "logits"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    assert "logits, --output-kind" in forced
-    proc = subprocess.run(
-        [
-            *base,
-            "predict",
-            *map(str, gallery_files[:2]),
-            "--model",
-            str(model),
-            "--label-map",
-            str(label_map_file),
-            "--json",
-            "--quiet",
-            "--top-k",
-            "3",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    for line, f in zip(proc.stdout.splitlines(), gallery_files[:2], strict=True):
+    assert "logits, --output-kind" in cli("info", str(model), "--output-kind", "logits")
+    out = cli("predict", *map(str, gallery_files[:2]), "--model", str(model), "--json", "--quiet")
+    for line, f in zip(out.splitlines(), gallery_files[:2], strict=True):
         row = json.loads(line)
         own = direct(model, reference_load(f))
         assert row["score"] == pytest.approx(float(softmax(own).max()), rel=1e-5)

@@ -74,21 +74,8 @@ def quiet_native_stderr(enabled: bool = True) -> Iterator[None]:
     if not enabled or os.environ.get("ASLSIGN_VERBOSE", "") not in ("", "0"):
         yield
         return
-    with _STDERR_LOCK:
-        try:
-            sys.stderr.flush()
-            saved = os.dup(2)
-        except (OSError, ValueError):  # no real fd 2 (e.g. some notebook kernels)
-            yield
-            return
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.close(devnull)
+    with _STDERR_LOCK, _fd2_to_devnull(keep_python_stderr=False):
+        yield
 
 
 @contextlib.contextmanager
@@ -102,6 +89,13 @@ def native_logs_silenced(enabled: bool = True) -> Iterator[None]:
     if not enabled:
         yield
         return
+    with _fd2_to_devnull(keep_python_stderr=True):
+        yield
+
+
+@contextlib.contextmanager
+def _fd2_to_devnull(keep_python_stderr: bool) -> Iterator[None]:
+    """fd 2 to /dev/null; with ``keep_python_stderr``, ``sys.stderr`` writes to the real one."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -110,14 +104,16 @@ def native_logs_silenced(enabled: bool = True) -> Iterator[None]:
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     python_stderr = sys.stderr
-    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, errors="backslashreplace")
+    if keep_python_stderr:
+        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, errors="backslashreplace")
     os.dup2(devnull, 2)
     try:
         yield
     finally:
-        sys.stderr.flush()
-        sys.stderr.close()
-        sys.stderr = python_stderr
+        if keep_python_stderr:
+            sys.stderr.flush()
+            sys.stderr.close()
+            sys.stderr = python_stderr
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)

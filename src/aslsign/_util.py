@@ -62,6 +62,16 @@ def check_count(name: str, value: object, *, optional: bool = False) -> None:
         raise ValueError(f"{name} must be {allowed}; got {value!r}.")
 
 
+def check_probability(name: str, value: object, *, optional: bool = False) -> None:
+    """Raise ValueError unless ``value`` is a number in [0, 1] (or None when ``optional``)."""
+    if value is None and optional:
+        return
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not 0.0 <= float(value) <= 1.0:  # type: ignore[arg-type]
+        allowed = "a number in [0, 1]" + (" or None" if optional else "")
+        raise ValueError(f"{name} must be {allowed}; got {value!r}.")
+
+
 _STDERR_LOCK = threading.Lock()
 
 

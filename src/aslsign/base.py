@@ -12,8 +12,9 @@ from __future__ import annotations
 import itertools
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
@@ -24,6 +25,7 @@ from .artifact import Artifact, open_artifact
 from .config import BASE_VARIANT, ModelConfig
 from .errors import ModelFileError, SignatureMismatchError, WrongTaskError
 from .io import LandmarkInput
+from .landmarks import hand_present
 from .runtime import LiteRTModel
 
 if TYPE_CHECKING:
@@ -51,8 +53,8 @@ class Recognizer(Generic[ResultT]):
     task: ClassVar[str]
     #: ``(window_frames, stride)`` of :meth:`stream` when not given
     stream_defaults: ClassVar[tuple[int, int]] = (64, 8)
-    #: the options of ``predict`` a stream may pass on (each an integer >= 1)
-    stream_options: ClassVar[tuple[str, ...]] = ()
+    #: the options of ``predict`` a stream may pass on, each with its check
+    stream_options: ClassVar[Mapping[str, Callable[..., None]]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -131,16 +133,28 @@ class Recognizer(Generic[ResultT]):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ inference
+    def has_signal(self, raw: np.ndarray, frames_used: int) -> bool:
+        """Is there something to recognise: a hand detected in at least ``min_hand_frames``
+        frames (config.json; default 1) and frames left after preprocessing? Input without it
+        gets the empty result (``detected`` False, no label) and the model is not run: a sign,
+        and a spelled letter, need a hand."""
+        return frames_used > 0 and self._enough_hands(raw)
+
+    def _enough_hands(self, raw: np.ndarray) -> bool:
+        return int(hand_present(raw).sum()) >= self.config.min_hand_frames
+
     @property
     def backend(self) -> str | None:
         """The interpreter backend in use (None once closed)."""
         return self._model.backend if self._model is not None else None
 
     def _predict_one(self, raw: np.ndarray, **opts: Any) -> ResultT:
+        if not self._enough_hands(raw):  # nothing to recognise: not even preprocessed
+            return self._empty(raw, **opts)
         # batch() also says how many frames are real (a fixed-length pipeline pads to its size)
         features, lengths = self.preprocessor.batch([raw])
         used = int(lengths[0])
-        if not has_signal(raw, used):
+        if not self.has_signal(raw, used):
             return self._empty(raw, **opts)
         x = features if self._batched else features[0, :used]
         out = self._transform(self._run(x))
@@ -220,7 +234,13 @@ class Recognizer(Generic[ResultT]):
         results: list[ResultT | None] = [None] * len(raws)
         max_len = getattr(self.preprocessor, "max_len", None) or 1 << 30
         length = [min(len(r), max_len) for r in raws]
-        order = sorted(range(len(raws)), key=length.__getitem__)
+        runs = []  # the sequences with something to recognise go to the model
+        for i, raw in enumerate(raws):
+            if self._enough_hands(raw):
+                runs.append(i)
+            else:
+                results[i] = self._empty(raw, **opts)
+        order = sorted(runs, key=length.__getitem__)
         chunks: list[list[int]] = [[]]
         for i in order:  # at most batch_size sequences and max_batch_frames padded frames
             if (
@@ -235,7 +255,7 @@ class Recognizer(Generic[ResultT]):
             out = self._transform(pending.result()) if pending is not None else None
             for row, (i, n) in enumerate(zip(chunk, lengths, strict=True)):
                 raw = raws[i]
-                if out is None or not has_signal(raw, int(n)):
+                if out is None or not self.has_signal(raw, int(n)):
                     results[i] = self._empty(raw, **opts)
                 else:
                     results[i] = self._result(self._row(out, row, int(n)), raw, int(n), **opts)
@@ -272,7 +292,7 @@ class Recognizer(Generic[ResultT]):
                     f"{type(self).__name__}.stream() got the unknown option {name!r}; "
                     f"options go to predict(), which takes {list(self.stream_options)}."
                 )
-            check_count(name, value, optional=True)
+            self.stream_options[name](name, value, optional=True)
         default_window, default_stride = self.stream_defaults
         return RecognitionStream(
             self,
@@ -318,11 +338,6 @@ class Recognizer(Generic[ResultT]):
             f"{type(self).__name__}(name={self.config.name!r}, "
             f"classes={self.config.num_classes}, source={self.source!r}{variant})"
         )
-
-
-def has_signal(raw: np.ndarray, frames_used: int) -> bool:
-    """False for input in which no landmark was detected (or nothing is left to run)."""
-    return frames_used > 0 and not bool(np.isnan(raw).all())
 
 
 def check_task(cls: type[Recognizer[Any]], config: ModelConfig) -> None:

@@ -94,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     signs.add_argument("--top-k", type=int, default=3, help="classes to list per file")
     signs.add_argument("--label-map", type=Path, help="label map JSON for a Kaggle GISLR model")
     _output_kind_argument(signs)
+    signs.add_argument(
+        "--score-threshold",
+        type=_probability,
+        default=None,
+        help="call a sign unknown when its probability is below this (default: the model's "
+        "own, from its config.json; 0: never)",
+    )
     spell = pr.add_argument_group("fingerspelling models")
     spell.add_argument("--sequence-id", type=int, help="transcribe only this sequence of each file")
     spell.add_argument("--beam-width", type=int, default=1, help="1: greedy; more: beam search")
@@ -207,6 +214,17 @@ def _positive(text: str) -> float:
     return value
 
 
+def _probability(text: str) -> float:
+    """An argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
+    return value
+
+
 def _output_kind_argument(parser: Any) -> None:
     parser.add_argument(
         "--output-kind",
@@ -300,6 +318,7 @@ def _open(args: argparse.Namespace) -> SignRecognizer | FingerspellingRecognizer
         num_threads=getattr(args, "threads", None),
         label_map=args.label_map,
         output_kind=getattr(args, "output_kind", "auto"),
+        score_threshold=getattr(args, "score_threshold", None),
         variant=args.variant,
     )
 
@@ -467,9 +486,9 @@ def _format(
     if args.json:
         return json.dumps({"file": name, **r.to_dict()})
     if not r.detected:
-        return f"{name:<{width}}  {'(no landmarks)':<16} {0.0:>6.3f}"
+        return f"{name:<{width}}  {'(no hands)':<16} {0.0:>6.3f}"
     tops = ", ".join(f"{c.label} {c.score:.3f}" for c in r.top_k)
-    return f"{name:<{width}}  {r.label or '':<16} {r.score:>6.3f}  {tops}"
+    return f"{name:<{width}}  {r.label or '(unknown)':<16} {r.score:>6.3f}  {tops}"
 
 
 def _push(args: argparse.Namespace) -> int:

@@ -7,6 +7,12 @@ the architecture, the model signature, the full preprocessing spec, the labels i
 turn outputs into text), measured metrics with the data they came from, the training recipe and
 its arguments, the license and the sha256 of ``model.tflite``; ``variants`` lists the smaller
 copies of the model beside it (``model.fp16.tflite``, ``model.int8.tflite``) with their sha256.
+
+What counts as "nothing to recognise" is in the config too: ``min_hand_frames`` (a sequence with
+fewer frames in which a hand was detected gets no label, and the model is not run: every model,
+default 1), and for isolated-sign models ``background_label`` (an output class that means "not
+a sign of the vocabulary", trained on other signs and motion) and ``score_threshold`` (a winning
+sign with a lower probability is rejected as unknown).
 """
 
 from __future__ import annotations
@@ -85,6 +91,12 @@ class ModelConfig:
     license: str | None = None
     model_sha256: str | None = None
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: fewer frames with a detected hand than this: no label, the model is not run
+    min_hand_frames: int = 1
+    #: isolated signs: the output class meaning "none of the vocabulary" (None: no such class)
+    background_label: str | None = None
+    #: isolated signs: a winner with a lower probability is rejected (None: never)
+    score_threshold: float | None = None
     format_version: int = FORMAT_VERSION
 
     _REQUIRED = ("task", "architecture", "labels", "preprocessing", "input", "output")
@@ -114,6 +126,25 @@ class ModelConfig:
         _check_metrics(self.metrics)
         _check_training(self.training)
         _check_variants(self.variants)
+        v.integer(self.min_hand_frames, "config.json min_hand_frames", 1)
+        if self.score_threshold is not None:
+            v.number(self.score_threshold, "config.json score_threshold", 0.0, 1.0)
+        if self.background_label is not None:
+            if self.task != "isolated_sign":
+                raise ConfigError("config.json background_label applies to isolated-sign models.")
+            v.string(self.background_label, "config.json background_label", labels)
+
+    @property
+    def background_index(self) -> int | None:
+        """Output index of :attr:`background_label`, or None."""
+        if self.background_label is None:
+            return None
+        return self.labels.index(self.background_label)
+
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """The labels a model can answer: :attr:`labels` without the background class."""
+        return tuple(label for label in self.labels if label != self.background_label)
 
     @property
     def num_classes(self) -> int:

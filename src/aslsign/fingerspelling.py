@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,7 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
     task = "fingerspelling"
     #: a stream recognises the last 256 frames (about 8.5 s at 30 fps) every 16
     stream_defaults = (256, 16)
-    stream_options = ("beam_width",)
+    stream_options = MappingProxyType({"beam_width": check_count})
 
     def __init__(
         self,

@@ -56,6 +56,7 @@ __all__ = [
     "SLICES",
     "TYPE_OFFSETS",
     "check_coordinates",
+    "hand_present",
     "landmark_name",
     "mirror",
 ]
@@ -234,6 +235,14 @@ def check_coordinates(
         f"+-{MAX_ABS_COORDINATE:g} (MediaPipe gives normalised image coordinates, about 0..1); "
         "write NaN for a landmark that was not detected."
     )
+
+
+def hand_present(landmarks: np.ndarray) -> np.ndarray:
+    """Per frame of ``(frames, 543, 3)`` landmarks: was either hand detected (a point of it not
+    NaN)? A bool vector of ``frames``."""
+    x = landmarks[:, :, 0]
+    left, right = SLICES["left_hand"], SLICES["right_hand"]
+    return np.isfinite(x[:, left]).any(axis=1) | np.isfinite(x[:, right]).any(axis=1)
 
 
 def mirror(landmarks: np.ndarray) -> np.ndarray:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from ._util import check_count, read_index_map
+from ._util import check_count, check_probability, read_index_map
 from .base import Recognizer
 from .config import BASE_VARIANT, ModelConfig, TensorSpec
 from .errors import ConfigError, SignatureMismatchError, WrongTaskError
@@ -48,7 +49,7 @@ class SignRecognizer(Recognizer[SignResult]):
     task = "isolated_sign"
     #: a stream recognises the last 64 frames (about 2 s at 30 fps) every 8
     stream_defaults = (64, 8)
-    stream_options = ("top_k",)
+    stream_options = MappingProxyType({"top_k": check_count, "score_threshold": check_probability})
 
     def __init__(
         self,
@@ -56,12 +57,19 @@ class SignRecognizer(Recognizer[SignResult]):
         config: ModelConfig,
         *,
         top_k: int = 5,
+        score_threshold: float | None = None,
         source: str | None = None,
         variant: str = BASE_VARIANT,
     ) -> None:
         check_count("top_k", top_k)
+        check_probability("score_threshold", score_threshold, optional=True)
         self.top_k = int(top_k)
         super().__init__(model, config, source=source, variant=variant)
+        #: a winning sign with a lower probability is rejected (``label`` None); from
+        #: ``from_pretrained(score_threshold=)``, else config.json's, else None (never)
+        self.score_threshold: float | None = (
+            config.score_threshold if score_threshold is None else float(score_threshold)
+        )
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -70,6 +78,7 @@ class SignRecognizer(Recognizer[SignResult]):
         name_or_path: PathLike = DEFAULT_MODEL,
         *,
         top_k: int = 5,
+        score_threshold: float | None = None,
         num_threads: int | None = None,
         backend: str | None = None,
         label_map: PathLike | dict[str, int] | None = None,
@@ -90,6 +99,9 @@ class SignRecognizer(Recognizer[SignResult]):
                 id ``owner/name``.
             top_k: how many classes each result lists (an integer >= 1; a larger value than
                 the number of labels lists them all).
+            score_threshold: reject a sign whose probability is below this (``label`` None,
+                ``rejected`` True); None: the model's own (config.json ``score_threshold``,
+                calibrated by its recipe; none for Kaggle models), 0.0: never by score.
             num_threads: interpreter threads (None: the backend's default).
             backend: ``ai_edge_litert``, ``tflite_runtime`` or ``tensorflow`` (default: the first
                 that imports; env ``ASLSIGN_BACKEND`` overrides).
@@ -110,6 +122,7 @@ class SignRecognizer(Recognizer[SignResult]):
         """
         check_count("top_k", top_k)
         check_count("num_threads", num_threads, optional=True)
+        check_probability("score_threshold", score_threshold, optional=True)
         check_output_kind(output_kind)
         return cls._pretrained(
             name_or_path,
@@ -125,11 +138,13 @@ class SignRecognizer(Recognizer[SignResult]):
                 artifact.model_file,
                 label_map,
                 top_k=top_k,
+                score_threshold=score_threshold,
                 num_threads=num_threads,
                 backend=backend,
                 output_kind=output_kind,
             ),
             top_k=top_k,
+            score_threshold=score_threshold,
         )
 
     @classmethod
@@ -139,6 +154,7 @@ class SignRecognizer(Recognizer[SignResult]):
         label_map: PathLike | dict[str, int] | None = None,
         *,
         top_k: int = 5,
+        score_threshold: float | None = None,
         num_threads: int | None = None,
         backend: str | None = None,
         output_kind: str = "auto",
@@ -157,6 +173,8 @@ class SignRecognizer(Recognizer[SignResult]):
             label_map: ``{sign: output index}`` or a path to such a JSON file (default:
                 ``sign_to_prediction_index_map.json`` beside the model).
             top_k: how many classes each result lists.
+            score_threshold: reject a sign whose probability is below this (default None:
+                every sign gets its label, as the competition scored them).
             num_threads: interpreter threads (None: the backend's default).
             backend: the interpreter backend (see :meth:`from_pretrained`).
             output_kind: ``"auto"`` runs the model once at load on a fixed made-up sequence
@@ -184,32 +202,53 @@ class SignRecognizer(Recognizer[SignResult]):
         labels = read_label_map(label_map)
         model = LiteRTModel(model_path, num_threads=num_threads, backend=backend)
         config = kaggle_config(labels, model, output_kind=output_kind)
-        return cls(model, config, top_k=top_k, source=str(model_path))
+        return cls(
+            model, config, top_k=top_k, score_threshold=score_threshold, source=str(model_path)
+        )
 
     # ------------------------------------------------------------------ inference
     @property
     def labels(self) -> tuple[str, ...]:
-        """Class names in model output order."""
+        """Class names in model output order (the background class included, if any)."""
         return self.config.labels
 
-    def predict(self, landmarks: LandmarkInput, *, top_k: int | None = None) -> SignResult:
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """The signs this model can answer: :attr:`labels` without its background class."""
+        return self.config.vocabulary
+
+    def predict(
+        self,
+        landmarks: LandmarkInput,
+        *,
+        top_k: int | None = None,
+        score_threshold: float | None = None,
+    ) -> SignResult:
         """Recognise the sign in one sequence (a parquet path, table or (frames, 543, 3) array).
 
-        A sequence in which no landmark was detected in any frame is valid input: its result
-        has ``label None``, ``score 0.0``, empty ``top_k`` and all-zero ``probabilities``; the
-        model is not run on it.
+        **Nothing to recognise:** a sequence with no hand detected in any frame (or in fewer
+        than config.json's ``min_hand_frames``) is valid input: its result has ``label`` None,
+        ``detected`` False, ``score`` 0.0, empty ``top_k`` and all-zero ``probabilities``; the
+        model is not run on it. **Not a known sign:** when the model's background class wins
+        (models trained with one: config.json ``background_label``) or the best sign's
+        probability is below ``score_threshold``, the result is ``rejected``: ``label`` None,
+        with the candidates still in ``top_k``.
 
         ``top_k`` (default: the recogniser's) must be an integer >= 1; one larger than the
-        number of labels lists them all.
+        number of labels lists them all. ``score_threshold`` in [0, 1] overrides the
+        recogniser's for this call (0.0: no rejection by score).
         """
         check_count("top_k", top_k, optional=True)
-        return self._predict_one(load_sequence(landmarks), top_k=top_k)
+        check_probability("score_threshold", score_threshold, optional=True)
+        raw = load_sequence(landmarks)
+        return self._predict_one(raw, top_k=top_k, score_threshold=score_threshold)
 
     def predict_batch(
         self,
         sequences: Iterable[LandmarkInput],
         *,
         top_k: int | None = None,
+        score_threshold: float | None = None,
         batch_size: int = 32,
         max_batch_frames: int = 512,
         progress: bool = False,
@@ -224,12 +263,14 @@ class SignRecognizer(Recognizer[SignResult]):
         one. Models without a batch axis (Kaggle submissions) run one sequence per call.
         """
         check_count("top_k", top_k, optional=True)
+        check_probability("score_threshold", score_threshold, optional=True)
         return self._predict_many(
             sequences,
             batch_size=batch_size,
             max_batch_frames=max_batch_frames,
             progress=progress,
             top_k=top_k,
+            score_threshold=score_threshold,
         )
 
     # ------------------------------------------------------------------ Recognizer hooks
@@ -254,10 +295,18 @@ class SignRecognizer(Recognizer[SignResult]):
                 f"has {self.config.num_classes} labels."
             )
         top_k = opts.get("top_k")
-        k = min(self.top_k if top_k is None else top_k, len(probs))
-        order = np.argsort(-probs, kind="stable")[:k]
-        cats = tuple(Category(int(i), self.labels[i], float(probs[i])) for i in order)
-        return SignResult(cats, probs, num_frames=len(raw), num_frames_used=used)
+        background = self.config.background_index
+        order = np.argsort(-probs, kind="stable")
+        signs = order[order != background] if background is not None else order
+        k = min(self.top_k if top_k is None else top_k, len(signs))
+        cats = tuple(Category(int(i), self.labels[i], float(probs[i])) for i in signs[:k])
+        threshold = opts.get("score_threshold")
+        threshold = self.score_threshold if threshold is None else threshold
+        rejected = bool(
+            (background is not None and order[0] == background)
+            or (threshold is not None and probs[signs[0]] < threshold)
+        )
+        return SignResult(cats, probs, len(raw), used, rejected=rejected)
 
     def _empty(self, raw: np.ndarray, **opts: Any) -> SignResult:
         probs = np.zeros(self.config.num_classes, np.float32)

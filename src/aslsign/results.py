@@ -29,49 +29,58 @@ class SignResult:
     """The prediction for one landmark sequence.
 
     Attributes:
-        top_k: the ``k`` most probable classes, most probable first. Empty when no landmark was
-            detected in any frame.
-        probabilities: float32 vector over all classes, in model output order. All zeros when no
-            landmark was detected in any frame (the model is not run on such input).
+        top_k: the ``k`` most probable signs of the vocabulary, most probable first (the
+            candidates: listed also when the sign was rejected). Empty when nothing was
+            detected (no hand).
+        probabilities: float32 vector over all output classes, in model output order (the
+            background class included, when the model has one). All zeros when nothing was
+            detected (the model is not run on such input).
         num_frames: frames in the input.
         num_frames_used: frames the model saw (after dropping frames with no landmark and
             truncating to the model's ``max_len``).
+        rejected: the model did not recognise the sign as one of its vocabulary: its background
+            class won, or the best sign's probability was below the score threshold.
+            :attr:`label` is then None, while :attr:`top_k` still lists the candidates.
     """
 
     top_k: tuple[Category, ...]
     probabilities: np.ndarray
     num_frames: int
     num_frames_used: int
+    rejected: bool = False
 
     @property
     def detected(self) -> bool:
-        """False when the input had no detected landmark at all (and so no prediction)."""
+        """False when there was nothing to recognise (no hand: no prediction was made)."""
         return bool(self.top_k)
 
     @property
     def label(self) -> str | None:
-        """The most probable sign, or None when nothing was detected."""
-        return self.top_k[0].label if self.top_k else None
+        """The recognised sign; None when nothing was detected or the sign was rejected."""
+        return self.top_k[0].label if self.top_k and not self.rejected else None
 
     @property
     def score(self) -> float:
-        """Probability of :attr:`label` (0.0 when nothing was detected)."""
+        """Probability of the best sign of the vocabulary (also when it was rejected: see
+        :attr:`rejected`); 0.0 when nothing was detected."""
         return self.top_k[0].score if self.top_k else 0.0
 
     @property
     def index(self) -> int | None:
-        """Output index of :attr:`label`, or None when nothing was detected."""
-        return self.top_k[0].index if self.top_k else None
+        """Output index of :attr:`label`, or None when there is no label."""
+        return self.top_k[0].index if self.label is not None else None
 
     def __repr__(self) -> str:
         if not self.detected:
             return f"SignResult(label=None, detected=False, num_frames={self.num_frames})"
-        others = ", ".join(f"{c.label!r}: {c.score:.3f}" for c in self.top_k[1:4])
-        more = ", ..." if len(self.top_k) > 4 else ""
+        first = 0 if self.rejected else 1  # a rejected result lists its best candidate too
+        others = ", ".join(f"{c.label!r}: {c.score:.3f}" for c in self.top_k[first : first + 3])
+        more = ", ..." if len(self.top_k) > first + 3 else ""
+        head = "label=None, rejected=True" if self.rejected else f"label={self.label!r}"
         return (
-            f"SignResult(label={self.label!r}, score={self.score:.3f}, "
-            f"next={{{others}{more}}}, num_frames={self.num_frames}, "
-            f"num_frames_used={self.num_frames_used})"
+            f"SignResult({head}, score={self.score:.3f}, "
+            f"{'candidates' if self.rejected else 'next'}={{{others}{more}}}, "
+            f"num_frames={self.num_frames}, num_frames_used={self.num_frames_used})"
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -80,6 +89,7 @@ class SignResult:
             "label": self.label,
             "score": self.score,
             "detected": self.detected,
+            "rejected": self.rejected,
             "num_frames": self.num_frames,
             "num_frames_used": self.num_frames_used,
             "top_k": [{"index": c.index, "label": c.label, "score": c.score} for c in self.top_k],
@@ -148,8 +158,12 @@ class FingerspellingResult:
 
 def result_text(result: SignResult | FingerspellingResult) -> str:
     """A short line for a result, as ``aslsign live`` and ``aslsign render --model`` show it:
-    ``hello 0.93`` for a sign, the transcription for fingerspelling, and ``(no landmarks)`` /
-    ``(no hands)`` when nothing was detected."""
+    ``hello 0.93`` for a sign, ``(unknown sign; hello 0.41?)`` for a rejected one, the
+    transcription for fingerspelling, and ``(no hands)`` when there was nothing to recognise."""
+    if not result.detected:
+        return "(no hands)"
     if isinstance(result, FingerspellingResult):
-        return result.text if result.detected else "(no hands)"
-    return f"{result.label} {result.score:.2f}" if result.detected else "(no landmarks)"
+        return result.text
+    if result.rejected:
+        return f"(unknown sign; {result.top_k[0].label} {result.score:.2f}?)"
+    return f"{result.label} {result.score:.2f}"

@@ -469,3 +469,36 @@ def test_live_takes_the_frame_rate_of_an_image_folder(clip: dict[str, Path]) -> 
     assert code == 0
     times = [line.split()[0] for line in buf.getvalue().strip().splitlines()]
     assert times == ["0.80", "1.80"]  # frames 5 and 10 at 5 frames a second
+
+
+@pytest.mark.video
+@needs_mediapipe
+def test_live_spots_spans_as_spot_would(clip: dict[str, Path], gislr_mini) -> None:
+    """run_live's default: a spotter over the extracted frames, the spans spot() finds."""
+    hello = next(r for r in aslsign.GislrDataset(gislr_mini) if r.sign == "hello").load()
+    ext = _WithHands(hello)
+    seen: list = []
+    with aslsign.SignRecognizer.from_pretrained() as rec:
+        spans = video.run_live(
+            rec,
+            clip["folder"],
+            show_window=False,
+            on_span=seen.append,
+            extractor=ext,  # type: ignore[arg-type]
+        )
+        ext.close()
+        expected = rec.spot(np.stack(ext.frames))
+    assert (
+        [s.to_dict() for s in spans]
+        == [s.to_dict() for s in expected]
+        == [s.to_dict() for s in seen]
+    )
+
+
+@pytest.mark.video
+@needs_mediapipe
+def test_cli_live_prints_no_span_for_a_person_without_hands(clip: dict[str, Path]) -> None:
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        code = main(["live", "--video", str(clip["mp4"]), "--no-window"])
+    assert code == 0 and buf.getvalue() == ""  # idle all along: nothing to report

@@ -132,6 +132,48 @@ def with_variants(card: str, config: ModelConfig) -> str:
     return "\n".join(lines)
 
 
+def _open_set_intro(config: ModelConfig) -> list[str]:
+    """What the model says for anything else."""
+    if config.background_label is None and config.score_threshold is None:
+        return ["It always answers with one of these; anything else will be called one of them."]
+    how = []
+    if config.background_label is not None:
+        how.append(
+            f"its background class `{config.background_label}` (trained on other signs, "
+            "fingerspelled letters and hands that are held or drift) wins"
+        )
+    if config.score_threshold is not None:
+        how.append(f"the best sign's probability is below {config.score_threshold}")
+    return [
+        "For anything else it should answer *none of these*: the result is `rejected` (`label` "
+        f"None, the candidates still in `top_k`) when {' or '.join(how)}. No hand detected: "
+        "no label, the model is not run."
+    ]
+
+
+def _open_set_lines(o: dict[str, Any], cv: dict[str, Any]) -> list[str]:
+    """Rejection of unseen signs, cross-validated by sign."""
+    base = o["without_threshold"]
+    return [
+        "",
+        "**Unknown signs**, cross-validated by sign: each fold also held out a group of the "
+        f"negative signs and letters ({o['sources']}), never negatives in its training, and "
+        "was asked to reject them. Pooled over the folds (the in-vocabulary figures count a "
+        "sequence right when its sign is recognised and not rejected):",
+        "",
+        "| | in-vocabulary recognised | unseen signs rejected |",
+        "|---|---|---|",
+        f"| background class only | {base['in_vocabulary_correct']:.1%} of {o['count']} | "
+        f"{base['unseen_signs_rejected']:.1%} of {o['unseen_signs']} |",
+        f"| + score threshold {o['score_threshold']} (in config.json) | "
+        f"{o['in_vocabulary_correct']:.1%} | {o['unseen_signs_rejected']:.1%} |",
+        "",
+        f"The threshold is the highest that keeps {o['target']:.0%} of the folds' in-vocabulary "
+        "accuracy without one (`--threshold-target`).",
+        "",
+    ]
+
+
 def sign_card(config: ModelConfig, command: str) -> str:
     """The card of an isolated-sign artifact."""
     t, m = config.training, config.metrics
@@ -143,8 +185,8 @@ def sign_card(config: ModelConfig, command: str) -> str:
         f"`{config.architecture}` architecture ({config.architecture_args}) trained by "
         f"`{t.get('recipe')}` on {t.get('data_description')}.",
         "",
-        f"**Signs it knows ({len(config.labels)}):** " + ", ".join(config.labels) + ".",
-        "It always answers with one of these; anything else will be called one of them.",
+        f"**Signs it knows ({len(config.vocabulary)}):** " + ", ".join(config.vocabulary) + ".",
+        *_open_set_intro(config),
         "",
         "## Use",
         "",
@@ -160,6 +202,8 @@ def sign_card(config: ModelConfig, command: str) -> str:
     ]
     if "cv" in m:
         lines += _cv_lines(m["cv"])
+    if "open_set" in m:
+        lines += _open_set_lines(m["open_set"], m["cv"])
     splits = [s for s in ("validation", "train") if s in m]
     if splits:
         if "validation" in m:

@@ -75,11 +75,13 @@ def write_artifact(
     license: str = "Apache-2.0",
     task: str = "isolated_sign",
     decoding: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> ModelConfig:
     """Export ``model.tflite`` and ``config.json`` (signature read back from the file).
 
     ``preprocessor`` is the :mod:`aslsign.preprocessing` pipeline the model was trained on;
-    ``decoding`` (fingerspelling models) says how outputs become text.
+    ``decoding`` (fingerspelling models) says how outputs become text; ``fields`` are further
+    config.json fields (``background_label``, ``score_threshold``, ``min_hand_frames``).
     """
     out.mkdir(parents=True, exist_ok=True)
     tflite = out / "model.tflite"
@@ -105,6 +107,7 @@ def write_artifact(
         training=training,
         license=license,
         model_sha256=sha256_file(tflite),
+        **fields,
     )
     config.save(out / "config.json")
     return config
@@ -135,7 +138,9 @@ def run_info(args: Any, seconds: float) -> dict[str, Any]:
 
     return {
         "args": {
-            k: (str(v) if isinstance(v, Path) else v)
+            k: (
+                [str(p) for p in v] if isinstance(v, list) else str(v) if isinstance(v, Path) else v
+            )
             for k, v in vars(args).items()
             if k != "push_to_hub"  # where it is published is no part of the training run
         },

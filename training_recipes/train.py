@@ -588,6 +588,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
     from training_recipes import card, data, distribute, export
     from training_recipes.cache import take
     from training_recipes.evaluate import evaluate_signs
+    from training_recipes.negatives import OpenSet
     from training_recipes.variants import add_variants, variant_list
 
     args = recipe.args
@@ -609,13 +610,15 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
         )
     set_seed(args.seed)
     ds = GislrDataset(args.data)
-    labels = list(read_label_map(args.label_map)) if args.label_map else ds.signs
-    missing = set(ds.signs) - set(labels)
+    vocabulary = list(read_label_map(args.label_map)) if args.label_map else ds.signs
+    missing = set(ds.signs) - set(vocabulary)
     if missing:
         raise SystemExit(f"Signs {sorted(missing)} are not in --label-map.")
     raws, ys = data.load_sequences(
-        ds, labels, recipe.landmark_view(), cache_dir, _opt(args, "input_workers")
+        ds, vocabulary, recipe.landmark_view(), cache_dir, _opt(args, "input_workers")
     )
+    open_set = OpenSet.from_args(args, vocabulary, recipe.landmark_view())
+    labels = open_set.labels
     who = np.array([r.participant_id for r in ds.records])
     val_ids = [int(v) for v in args.val_ids.split(",")] if args.val_ids else None
     train_ids, val_ids = data.split_participants(
@@ -630,28 +633,33 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
     cv_seconds = 0.0
     if args.cv_folds:
         folds = data.participant_folds(ds.participants, args.cv_folds, args.seed)
+        held_signs = open_set.folds(args.cv_folds, args.seed)
+        fold_root = Path(tempfile.mkdtemp(prefix=".cv-", dir=out.parent))  # kept for streams
         results = []
         for i, fold in enumerate(folds):
             print(f"cross-validation fold {i + 1}/{len(folds)}: holding out {fold}", flush=True)
             tr = pick([p for p in ds.participants if p not in fold])
             te = pick(fold)
             set_seed(args.seed + 1 + i)
-            model, pre, secs = _sign_run(
-                recipe, take(raws, tr), ys[tr], labels, ckpt_root / f"fold{i}"
+            fold_raws, fold_ys = open_set.training_set(
+                take(raws, tr), ys[tr], held_signs[i], seed=args.seed + 1 + i
             )
+            model, pre, secs = _sign_run(recipe, fold_raws, fold_ys, labels, ckpt_root / f"fold{i}")
             cv_seconds += secs
-            with tempfile.TemporaryDirectory(dir=out.parent) as d:
-                export.write_artifact(
-                    Path(d),
-                    model,
-                    name=f"fold{i}",
-                    architecture=recipe.architecture,
-                    architecture_args={},
-                    labels=labels,
-                    preprocessor=pre,
-                    training={},
-                )
-                r = evaluate_signs(Path(d), take(raws, te), ys[te], top_k=(1,))
+            d = fold_root / f"fold{i}"
+            export.write_artifact(
+                d,
+                model,
+                name=f"fold{i}",
+                architecture=recipe.architecture,
+                architecture_args={},
+                labels=labels,
+                preprocessor=pre,
+                training={},
+                **open_set.config_fields(None),
+            )
+            r = evaluate_signs(d, take(raws, te), ys[te], top_k=(1,))
+            r.update(open_set.evaluate_fold(d, take(raws, te), ys[te], held_signs[i]))
             results.append({"participants": fold, **r})
             print(f"  fold {i}: top-1 {r['top1']:.4f} on {r['count']} sequences", flush=True)
         correct = sum(round(f["top1"] * f["count"]) for f in results)
@@ -665,12 +673,22 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
             "max_top1": max(f["top1"] for f in results),
         }
         print(f"cross-validation: pooled top-1 {correct}/{count} = {correct / count:.4f}")
+        if open_set.enabled:
+            metrics["open_set"] = open_set.calibrate(args.threshold_target)
+            print(f"open set: {json.dumps(metrics['open_set'])}", flush=True)
+            metrics["streams"] = open_set.evaluate_streams(
+                metrics["open_set"]["score_threshold"], seed=args.seed
+            )
+            print(f"streams: {json.dumps(metrics['streams'])}", flush=True)
+        shutil.rmtree(fold_root, ignore_errors=True)
 
     print(f"data: {ds}; train participants {train_ids}, held out {val_ids}", flush=True)
     set_seed(args.seed)
     tr = pick(train_ids)
     train_raw, train_y = take(raws, tr), ys[tr]
-    model, pre, seconds = _sign_run(recipe, train_raw, train_y, labels, ckpt_root / "final")
+    final_raws, final_ys = open_set.training_set(train_raw, train_y, set(), seed=args.seed)
+    model, pre, seconds = _sign_run(recipe, final_raws, final_ys, labels, ckpt_root / "final")
+    threshold = metrics.get("open_set", {}).get("score_threshold")
     name = args.name or out.name
     with export.staged_dir(out) as tmp:
         training = {
@@ -684,6 +702,12 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
         }
         if cv_seconds:
             training["cv_seconds"] = round(cv_seconds, 1)
+        if open_set.enabled:
+            training["negatives"] = (
+                f"background class {open_set.background!r}: {len(open_set.raws)} sequences of "
+                f"{len(set(open_set.groups))} other signs and letters ({open_set.sources}) and "
+                f"{open_set.idle} of held or drifting hands"
+            )
         config = export.write_artifact(
             tmp,
             model,
@@ -693,6 +717,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
             labels=labels,
             preprocessor=pre,
             training=training,
+            **open_set.config_fields(threshold),
         )
         probe = [f for f in (recipe.features(pre, r, None) for r in train_raw[:8]) if len(f)]
         if val_ids:
@@ -731,7 +756,7 @@ def train_signs(recipe: SignRecipe, argv: list[str]) -> dict[str, Any]:
         (tmp / "README.md").write_text(card.sign_card(config, command))
         if getattr(args, "prototypes", False):
             protos = {}
-            for i, sign in enumerate(labels):  # all 543 landmarks: read from the files
+            for i, sign in enumerate(vocabulary):  # all 543 landmarks: read from the files
                 members = [ds.records[j].load() for j, y in zip(tr, train_y, strict=True) if y == i]
                 if members:
                     protos[sign] = export.sign_prototype(members)
@@ -779,6 +804,39 @@ def sign_parser(description: str, val_help: str) -> argparse.ArgumentParser:
         "pooled accuracy goes into the model card (0: no cross-validation)",
     )
     add_variants_option(g)
+    o = p.add_argument_group(
+        "unknown signs",
+        "a background class trained on negatives: the model answers 'none of these' for signs "
+        "it does not know (aslsign: label None, rejected True)",
+    )
+    o.add_argument(
+        "--negatives",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="GISLR-style folders whose sequences of signs outside the vocabulary are "
+        "negatives (e.g. ../shared/data/gislr-gallery)",
+    )
+    o.add_argument(
+        "--letters",
+        type=Path,
+        default=None,
+        help="fingerspelling-letters folder: its recordings are negatives too",
+    )
+    o.add_argument("--background-label", default="<other>", help="name of the background class")
+    o.add_argument(
+        "--idle-negatives",
+        type=int,
+        default=120,
+        help="negatives made of hands held still or drifting between two places, per run",
+    )
+    o.add_argument(
+        "--threshold-target",
+        type=float,
+        default=0.98,
+        help="with --cv-folds: the score threshold is the highest that keeps this share of "
+        "the in-vocabulary accuracy of the cross-validation folds (written to config.json)",
+    )
     g.add_argument(
         "--kaggle",
         type=Path,

@@ -286,13 +286,7 @@ class Recognizer(Generic[ResultT]):
         :attr:`stream_defaults`). ``options`` go to ``predict`` (``top_k``, ``beam_width``)."""
         from .streaming import RecognitionStream
 
-        for name, value in options.items():
-            if name not in self.stream_options:
-                raise TypeError(
-                    f"{type(self).__name__}.stream() got the unknown option {name!r}; "
-                    f"options go to predict(), which takes {list(self.stream_options)}."
-                )
-            self.stream_options[name](name, value, optional=True)
+        self._check_predict_options(options, "stream")
         default_window, default_stride = self.stream_defaults
         return RecognitionStream(
             self,
@@ -301,6 +295,56 @@ class Recognizer(Generic[ResultT]):
             callback,
             **options,
         )
+
+    def spot(
+        self,
+        landmarks: LandmarkInput,
+        fps: float = 30.0,
+        *,
+        sequence_id: int | None = None,
+        **options: Any,
+    ) -> list[Any]:
+        """The signs (or spelled phrases) of a long sequence, each with where it starts and
+        ends: a list of :class:`aslsign.spotting.SignSpan` (``label``, ``score``) or
+        :class:`aslsign.spotting.FingerspellingSpan` (``text``, ``confidence``), in time order,
+        never overlapping (:mod:`aslsign.spotting` says how). Idle stretches (no hands, hands
+        at rest) and unknown signs give no span.
+
+        ``landmarks``: a ``(frames, 543, 3)`` array, a GISLR file or table, or an ASLFR file
+        (``sequence_id`` picks the sequence). ``fps``: the recording's frame rate, for the
+        times. ``options``: the segmentation's (``hold_s``, ``gap_s``, ``min_s``, ``max_s``,
+        ``motion``, ``keep_unknown``) and ``predict``'s. Equals :meth:`spotter` fed the same
+        frames and flushed.
+        """
+        from .io import load_landmarks
+        from .spotting import spot_timestamps
+
+        spotter = self.spotter(fps, **options)
+        if isinstance(landmarks, np.ndarray) and landmarks.ndim == 3 and not len(landmarks):
+            return []  # nothing recorded: nothing found
+        raw = load_landmarks(landmarks, sequence_id)
+        spans: list[Any] = []
+        for frame, ms in zip(raw, spot_timestamps(len(raw), fps), strict=True):
+            spans += spotter.push(frame, ms)
+        return spans + spotter.flush()
+
+    def spotter(self, fps: float = 30.0, **options: Any) -> Any:
+        """Spotting online (:class:`aslsign.spotting.Spotter`): ``push(frame, timestamp_ms)``
+        returns the spans that have just ended, ``flush()`` the rest, ``partial`` the phrase
+        being spelled now. Pushed the same frames, it gives exactly :meth:`spot`'s spans."""
+        from .spotting import Spotter
+
+        return Spotter(self, fps, **options)
+
+    def _check_predict_options(self, options: dict[str, Any], where: str = "spotter") -> None:
+        """Options passed on to ``predict``: known names, valid values."""
+        for name, value in options.items():
+            if name not in self.stream_options:
+                raise TypeError(
+                    f"{type(self).__name__}.{where}() got the unknown option {name!r}; "
+                    f"options go to predict(), which takes {list(self.stream_options)}."
+                )
+            self.stream_options[name](name, value, optional=True)
 
     def _run(self, x: np.ndarray) -> np.ndarray:
         if self._model is None:

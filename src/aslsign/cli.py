@@ -3,6 +3,7 @@
 aslsign predict FILE... [--model NAME|DIR] [--top-k K] [--json]
 aslsign predict --example            # the default model's bundled example sequences
 aslsign predict --model ctc_tiny.synth_letters FILE... [--sequence-id ID] [--beam-width W]
+aslsign spot FILE [--model M] [--fps N] [--sequence-id ID] [--json]
 aslsign info [MODEL] [--json]
 aslsign models
 aslsign push ARTIFACT_DIR owner/name [--revision BRANCH] [--private] [--token T] [--message M]
@@ -43,6 +44,7 @@ from .io import (
 from .recognizer import KAGGLE_OUTPUT_KINDS, SignRecognizer
 from .registry import DEFAULT_FINGERSPELLING_MODEL, DEFAULT_MODEL, zoo_entries
 from .results import FingerspellingResult, SignResult, result_text
+from .spotting import span_text
 
 __all__ = ["main"]
 
@@ -106,6 +108,32 @@ def _parser() -> argparse.ArgumentParser:
     spell.add_argument("--beam-width", type=int, default=1, help="1: greedy; more: beam search")
     spell.add_argument("--inference-args", type=Path, help="inference_args.json of a Kaggle model")
     spell.add_argument("--char-map", type=Path, help="character map JSON of a Kaggle model")
+
+    sp = sub.add_parser(
+        "spot",
+        help="find where each sign or spelled phrase of a long recording starts and ends",
+        description="Cut a long landmark sequence at idle stretches (no hands, hands at rest) "
+        "and recognise each part: one line per span (start and end in seconds and frames, the "
+        "sign and its score, or the spelled text). Unknown signs give no span.",
+    )
+    sp.add_argument("file", type=Path, help="GISLR or ASLFR parquet file (or an extracted video)")
+    sp.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"sign or fingerspelling model (default {DEFAULT_MODEL}; the bundled "
+        f"fingerspelling model is {DEFAULT_FINGERSPELLING_MODEL})",
+    )
+    sp.add_argument("--variant", default=None, help="model variant (fp32, fp16, int8)")
+    sp.add_argument("--fps", type=_positive, default=30.0, help="frame rate (default 30)")
+    sp.add_argument("--sequence-id", type=int, help="sequence of an ASLFR file (default: first)")
+    sp.add_argument("--json", action="store_true", help="one JSON object per span")
+    sp.add_argument(
+        "--score-threshold",
+        type=_probability,
+        default=None,
+        help="sign models: call a sign unknown below this probability (default: the model's)",
+    )
+    sp.add_argument("--keep-unknown", action="store_true", help="also list spans of unknown signs")
 
     info = sub.add_parser("info", help="describe a model")
     info.add_argument("model", nargs="?", default=DEFAULT_MODEL)
@@ -183,17 +211,23 @@ def _parser() -> argparse.ArgumentParser:
     lv = sub.add_parser(
         "live",
         help="recognise a camera or a video as it plays (needs aslsign[video])",
-        description="MediaPipe Holistic on each frame, then streaming recognition: every "
-        "--stride frames the last --window-frames frames are recognised. The current result is "
-        "drawn on the video in a window (q or Esc quits), or printed with --no-window.",
+        description="MediaPipe Holistic on each frame, then spotting: each sign (or spelled "
+        "phrase) is printed when it ends, with where it started and ended; while spelling, "
+        "the transcript so far. The window (q or Esc quits) shows the current span and the "
+        "last few; --no-window prints only. With --window-frames or --stride: instead a "
+        "result of the last window every stride frames.",
     )
     where = lv.add_mutually_exclusive_group()
     where.add_argument("--camera", type=int, default=None, help="camera index (default 0)")
     where.add_argument("--video", type=Path, default=None, help="a video file or image folder")
     lv.add_argument("--model", default=DEFAULT_MODEL, help=f"model (default {DEFAULT_MODEL})")
     lv.add_argument("--variant", default=None, help="model variant (fp32, fp16, int8)")
-    lv.add_argument("--window-frames", type=int, default=None, help="frames per window")
-    lv.add_argument("--stride", type=int, default=None, help="a result every N frames")
+    lv.add_argument(
+        "--window-frames", type=int, default=None, help="sliding-window mode: frames per window"
+    )
+    lv.add_argument(
+        "--stride", type=int, default=None, help="sliding-window mode: a result every N frames"
+    )
     lv.add_argument("--no-window", action="store_true", help="print results, open no window")
     lv.add_argument("--max-frames", type=int, default=None, help="stop after N frames")
     lv.add_argument(
@@ -271,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _predict(args)
         if args.command == "info":
             return _info(args)
+        if args.command == "spot":
+            return _spot(args)
         if args.command == "stats":
             return _stats(args)
         if args.command == "push":
@@ -491,6 +527,32 @@ def _format(
     return f"{name:<{width}}  {r.label or '(unknown)':<16} {r.score:>6.3f}  {tops}"
 
 
+def _spot(args: argparse.Namespace) -> int:
+    args.beam_width, args.inference_args, args.label_map, args.top_k = 1, None, None, 5
+    with _open(args) as rec:
+        if is_aslfr_file(args.file):
+            ids = None if args.sequence_id is None else [args.sequence_id]
+            _, x = next(iter(read_fingerspelling_file(args.file, ids)))
+        else:
+            x = load_sequence(args.file)
+        options: dict[str, Any] = {}
+        if isinstance(rec, SignRecognizer):
+            options["keep_unknown"] = args.keep_unknown
+            if args.score_threshold is not None:
+                options["score_threshold"] = args.score_threshold
+        spans = rec.spot(x, fps=args.fps, **options)
+    if args.json:
+        for s in spans:
+            print(json.dumps(s.to_dict()))
+        return 0
+    print(f"{'start':>9} {'end':>9}  {'frames':>13}  result")
+    for s in spans:
+        frames = f"{s.start_frame}-{s.end_frame}"
+        print(f"{s.start_s:8.2f}s {s.end_s:8.2f}s  {frames:>13}  {span_text(s)}")
+    print(f"{len(spans)} span(s) in {len(x)} frames ({len(x) / args.fps:.1f} s)", file=sys.stderr)
+    return 0
+
+
 def _push(args: argparse.Namespace) -> int:
     from .hub import push_to_hub
 
@@ -582,6 +644,14 @@ def _live(args: argparse.Namespace) -> int:
     def show(timestamp_ms: int, result: SignResult | FingerspellingResult) -> None:
         print(f"{timestamp_ms / 1000:9.2f} s  {result_text(result)}", flush=True)
 
+    def show_span(span: Any) -> None:
+        print(f"{span.start_s:8.2f}-{span.end_s:.2f} s  {span_text(span)}", flush=True)
+
+    def show_partial(timestamp_ms: int, text: str) -> None:
+        print(f"{timestamp_ms / 1000:9.2f} s  ... {text}", flush=True)
+
+    windows = args.window_frames is not None or args.stride is not None
+
     with (
         native_logs_silenced(not args.verbose),
         _open(args) as rec,
@@ -592,7 +662,9 @@ def _live(args: argparse.Namespace) -> int:
             source,
             window_frames=args.window_frames,
             stride=args.stride,
-            on_result=show if args.no_window else None,
+            on_result=show if windows else None,
+            on_span=show_span,
+            on_partial=show_partial,
             show_window=not args.no_window,
             max_frames=args.max_frames,
             extractor=extractor,

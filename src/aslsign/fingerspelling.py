@@ -30,6 +30,7 @@ from .config import BASE_VARIANT, DECODINGS, ModelConfig, TensorSpec, check_deco
 from .ctc import beam_search_decode, greedy_decode, log_softmax
 from .errors import ConfigError, SignatureMismatchError, WrongTaskError
 from .io import LandmarkInput, load_landmarks
+from .landmarks import hand_present
 from .registry import DEFAULT_FINGERSPELLING_MODEL
 from .results import Category, FingerspellingResult
 from .runtime import LiteRTModel
@@ -230,6 +231,52 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
             progress=progress,
             beam_width=self._beam(beam_width),
         )
+
+    def transcribe(
+        self,
+        landmarks: LandmarkInput,
+        *,
+        sequence_id: int | None = None,
+        beam_width: int | None = None,
+        overlap: int = 128,
+    ) -> FingerspellingResult:
+        """Transcribe a sequence however long: a phrase spelled for a minute, not squeezed into
+        the model's ``max_len`` frames (which :meth:`predict` resamples to).
+
+        Up to ``max_len`` frames with a hand, this is :meth:`predict`. Longer, the frames with
+        a hand are cut into windows of ``max_len`` that overlap by ``overlap`` frames; the
+        model runs on each, each window keeps the output steps of its middle (half the overlap
+        is left to each neighbour), and the joined steps are decoded once (CTC greedy or beam),
+        so a character on a window's edge is read once, from the window that sees it whole.
+        Models without CTC outputs (Kaggle submissions) are :meth:`predict`.
+        """
+        raw = load_landmarks(landmarks, sequence_id)
+        width = self._beam(beam_width)
+        max_len = getattr(self.preprocessor, "max_len", None)
+        kept = raw[hand_present(raw)]
+        if self._decoding["type"] != "ctc" or not max_len or len(kept) <= max_len:
+            return self._predict_one(raw, beam_width=width)
+        stride = int(self._decoding.get("output_stride", 1))
+        if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
+            raise ValueError(f"overlap must be an integer >= 0; got {overlap!r}.")
+        half = min(overlap, max_len // 2) // (2 * stride) * stride  # whole output steps
+        step = max_len - 2 * half
+        rows = []
+        start = 0
+        while True:
+            end = min(start + max_len, len(kept))
+            features, lengths = self.preprocessor.batch([kept[start:end]])
+            used = int(lengths[0])
+            x = features if self._batched else features[0, :used]
+            out = self._transform(self._run(x))
+            out = self._row(out, 0, used) if self._batched else out
+            first = 0 if start == 0 else half // stride
+            last = len(out) if end == len(kept) else (end - start - half) // stride
+            rows.append(out[first:last])
+            if end == len(kept):
+                break
+            start += step
+        return self._result(np.concatenate(rows), raw, len(kept), beam_width=width)
 
     # ------------------------------------------------------------------ Recognizer hooks
     def _load(self, source: LandmarkInput) -> np.ndarray:

@@ -1,4 +1,13 @@
-"""Evaluation metrics for fingerspelling transcriptions (sign -> text).
+"""Evaluation metrics: fingerspelling transcriptions (sign -> text), and spotting (events).
+
+**Spotting.** :func:`event_scores` compares found spans with true ones the usual way for events:
+a found span matches a true sign when the labels are equal and their temporal IoU (frames in
+both over frames in either) is at least ``iou`` (0.3); each true sign matches at most one found
+span (the best IoU first). Precision = matches / found spans, recall = matches / true signs,
+F1 their harmonic mean. A true span with label None is an *unknown* sign: any span found over
+it is a false positive, and it is not one of the signs to find.
+
+**Fingerspelling.**
 
 Over a set of (reference, prediction) phrase pairs let ``N`` be the total number of characters
 of the references and ``D`` the total Levenshtein distance (the fewest single-character
@@ -29,7 +38,13 @@ import numpy as np
 
 from .errors import InputShapeError
 
-__all__ = ["character_error_rate", "levenshtein_distances", "normalized_levenshtein"]
+__all__ = [
+    "character_error_rate",
+    "event_scores",
+    "levenshtein_distances",
+    "normalized_levenshtein",
+    "temporal_iou",
+]
 
 
 def _levenshtein() -> Callable[[str, str], int]:
@@ -121,3 +136,48 @@ def character_error_rate(references: Sequence[str], predictions: Sequence[str]) 
     """
     d, n = _edits_and_length(references, predictions)
     return d / n
+
+
+def temporal_iou(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Frames in both of two ``(start, end)`` spans (end exclusive) over frames in either."""
+    inter = min(a[1], b[1]) - max(a[0], b[0])
+    if inter <= 0:
+        return 0.0
+    return inter / (max(a[1], b[1]) - min(a[0], b[0]))
+
+
+def event_scores(
+    found: Sequence[tuple[str | None, int, int]],
+    truth: Sequence[tuple[str | None, int, int]],
+    iou: float = 0.3,
+) -> dict[str, float]:
+    """Event precision, recall and F1 of ``found`` spans against ``truth`` (both ``(label,
+    start_frame, end_frame)``; see the module docstring), with the counts."""
+    pairs = sorted(
+        (
+            (temporal_iou((f[1], f[2]), (t[1], t[2])), i, j)
+            for i, f in enumerate(found)
+            for j, t in enumerate(truth)
+            if f[0] is not None and f[0] == t[0]
+        ),
+        reverse=True,
+    )
+    used_f: set[int] = set()
+    used_t: set[int] = set()
+    for value, i, j in pairs:
+        if value >= iou and i not in used_f and j not in used_t:
+            used_f.add(i)
+            used_t.add(j)
+    matches = len(used_f)
+    to_find = sum(t[0] is not None for t in truth)
+    precision = matches / len(found) if found else 1.0
+    recall = matches / to_find if to_find else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "f1": f1,
+        "precision": precision,
+        "recall": recall,
+        "matches": matches,
+        "found": len(found),
+        "signs": to_find,
+    }

@@ -28,7 +28,7 @@ from .landmarks import NUM_LANDMARKS, check_coordinates
 if TYPE_CHECKING:
     from .base import Recognizer
 
-__all__ = ["RecognitionStream"]
+__all__ = ["RecognitionStream", "check_frame", "check_timestamp"]
 
 ResultT = TypeVar("ResultT")
 
@@ -91,34 +91,10 @@ class RecognitionStream(Generic[ResultT]):
                 :data:`aslsign.landmarks.MAX_ABS_COORDINATE` (the frame is not added).
         """
         self._check_open()
-        try:
-            frame = np.asarray(frame_landmarks)
-        except (TypeError, ValueError) as exc:  # e.g. ragged nested lists
-            raise InputShapeError(
-                f"stream.push expects one frame of landmarks, a ({NUM_LANDMARKS}, 3) array of "
-                f"numbers; cannot read {type(frame_landmarks).__name__} ({exc})."
-            ) from exc
-        if frame.shape != (NUM_LANDMARKS, 3) or frame.dtype.kind not in "fiu":
-            raise InputShapeError(
-                f"stream.push expects one frame of landmarks, a ({NUM_LANDMARKS}, 3) array of "
-                f"numbers (NaN = not detected); got {frame.dtype} {frame.shape}."
-            )
-        with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: refused
-            frame32 = frame.astype(np.float32)
-        check_coordinates(
-            frame32, f"stream.push (frame {self._pushed}, {timestamp_ms} ms)", original=frame
+        frame32 = check_frame(
+            frame_landmarks, f"stream.push (frame {self._pushed}, {timestamp_ms} ms)"
         )
-        try:
-            timestamp = int(timestamp_ms)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise TimestampError(
-                f"timestamp_ms must be an integer number of milliseconds; got {timestamp_ms!r}."
-            ) from exc
-        if self._last_timestamp is not None and timestamp <= self._last_timestamp:
-            raise TimestampError(
-                f"Frame timestamps must increase: got {timestamp} ms after {self._last_timestamp}"
-                " ms. Push frames in the order they were taken, each with its own time."
-            )
+        timestamp = check_timestamp(timestamp_ms, self._last_timestamp)
         self._last_timestamp = timestamp
         self._frames.append(frame32)
         self._pushed += 1
@@ -168,3 +144,41 @@ class RecognitionStream(Generic[ResultT]):
             f"RecognitionStream(window_frames={self.window_frames}, stride={self.stride}, "
             f"frames={len(self._frames)}, pushed={self._pushed})"
         )
+
+
+def check_frame(frame_landmarks: object, where: str) -> np.ndarray:
+    """One pushed frame as float32 ``(543, 3)``, or InputShapeError / InputValueError (a
+    stream's and a spotter's ``push``)."""
+    verb = where.split(" ", 1)[0]
+    try:
+        frame = np.asarray(frame_landmarks)
+    except (TypeError, ValueError) as exc:  # e.g. ragged nested lists
+        raise InputShapeError(
+            f"{verb} expects one frame of landmarks, a ({NUM_LANDMARKS}, 3) array of "
+            f"numbers; cannot read {type(frame_landmarks).__name__} ({exc})."
+        ) from exc
+    if frame.shape != (NUM_LANDMARKS, 3) or frame.dtype.kind not in "fiu":
+        raise InputShapeError(
+            f"{verb} expects one frame of landmarks, a ({NUM_LANDMARKS}, 3) array of "
+            f"numbers (NaN = not detected); got {frame.dtype} {frame.shape}."
+        )
+    with np.errstate(over="ignore"):  # a float64 beyond float32's range becomes inf: refused
+        frame32 = frame.astype(np.float32)
+    check_coordinates(frame32, where, original=frame)
+    return frame32
+
+
+def check_timestamp(timestamp_ms: object, last: int | None) -> int:
+    """A pushed frame's timestamp: an integer of milliseconds after ``last``."""
+    try:
+        timestamp = int(timestamp_ms)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise TimestampError(
+            f"timestamp_ms must be an integer number of milliseconds; got {timestamp_ms!r}."
+        ) from exc
+    if last is not None and timestamp <= last:
+        raise TimestampError(
+            f"Frame timestamps must increase: got {timestamp} ms after {last}"
+            " ms. Push frames in the order they were taken, each with its own time."
+        )
+    return timestamp

@@ -381,6 +381,8 @@ def run_live(
     recognizer: Recognizer[Any],
     source: int | str | os.PathLike[str] = 0,
     *,
+    on_span: Callable[[Any], None] | None = None,
+    on_partial: Callable[[int, str], None] | None = None,
     window_frames: int | None = None,
     stride: int | None = None,
     on_result: Callable[[int, Any], None] | None = None,
@@ -388,59 +390,157 @@ def run_live(
     max_frames: int | None = None,
     extractor: HolisticExtractor | None = None,
     fps: float | None = None,
-    **predict_options: Any,
+    partial_every: int = 15,
+    **options: Any,
 ) -> Any:
-    """Recognise a camera or a video as it plays: MediaPipe on each frame, then
-    ``recognizer.stream(window_frames, stride)``.
+    """Recognise a camera or a video as it plays: MediaPipe on each frame, then spotting
+    (``recognizer.spotter``): each sign or spelled phrase is reported when it ends.
 
     Args:
         recognizer: any recogniser (isolated signs or fingerspelling).
         source: a camera index (OpenCV) or a video / image folder path.
-        window_frames, stride: of the stream (default: the recogniser's ``stream_defaults``).
-        on_result: called as ``on_result(timestamp_ms, result)`` with every result.
-        show_window: show the frames with the landmarks and the current result in an OpenCV
-            window (``q`` or Esc quits); needs a display.
+        on_span: called with every span (:class:`aslsign.spotting.SignSpan` or
+            ``FingerspellingSpan``) as it ends.
+        on_partial: fingerspelling: called as ``on_partial(timestamp_ms, text)`` with the
+            transcript of the phrase being spelled, every ``partial_every`` frames while it
+            changes.
+        window_frames, stride, on_result: instead of spans, a result of the last
+            ``window_frames`` frames every ``stride`` frames (``recognizer.stream``), passed to
+            ``on_result(timestamp_ms, result)``; any of them selects this mode.
+        show_window: show the frames with the landmarks, the current span (or phrase) and the
+            last few in an OpenCV window (``q`` or Esc quits); needs a display.
         max_frames: stop after this many frames (a camera never ends by itself).
         extractor: a :class:`HolisticExtractor` to use (default: a fresh one, closed at the end).
         fps: the frame rate of an image folder, for the timestamps (see :func:`read_frames`;
             default 30); a video's own rate is used otherwise, a camera's clock always.
-        predict_options: passed to ``predict`` (``top_k``, ``beam_width``).
+        partial_every: frames between two partial transcripts.
+        options: the spotter's (``gap_s``, ``score_threshold``, ...) or the stream's
+            (``top_k``, ``beam_width``).
 
-    Returns the result of the last window (for a source that ends), or None if no frame came.
+    Returns the spans found (spotting), or the result of the last window (windows mode).
     """
     cv2: Any = _opencv() if show_window or isinstance(source, int) else None
     if show_window:
         check_display()
+    windows = on_result is not None or window_frames is not None or stride is not None
     own_extractor = extractor is None
     ext = HolisticExtractor() if extractor is None else extractor
     if isinstance(source, int):
         frames = _camera_frames(cv2, source)
     else:
         frames = iter(read_frames(source, fps=fps))
-    last: Any = None
-    text = ""
     try:
-        with recognizer.stream(window_frames, stride, **predict_options) as stream:
-            for count, (timestamp, image) in enumerate(frames, start=1):
-                landmarks = ext.process(image)
-                result = stream.push(landmarks, timestamp)
-                if result is not None:
-                    last, text = result, result_text(result)
-                    if on_result is not None:
-                        on_result(timestamp, result)
-                if show_window and not _show(cv2, image, landmarks, text):
-                    break
-                if max_frames is not None and count >= max_frames:
-                    break
-            if stream.frames_pushed and stream.frames_pushed % stream.stride:
-                last = stream.flush()
-                if on_result is not None:
-                    on_result(timestamp, last)
+        if windows:
+            return _live_windows(
+                recognizer,
+                frames,
+                ext,
+                cv2,
+                window_frames,
+                stride,
+                on_result,
+                show_window,
+                max_frames,
+                options,
+            )
+        return _live_spans(
+            recognizer,
+            frames,
+            ext,
+            cv2,
+            on_span,
+            on_partial,
+            show_window,
+            max_frames,
+            partial_every,
+            fps or 30.0,
+            options,
+        )
     finally:
         if own_extractor:
             ext.close()
         if show_window:
             cv2.destroyAllWindows()
+
+
+def _live_spans(
+    recognizer: Any,
+    frames: Iterator[tuple[int, np.ndarray]],
+    ext: Any,
+    cv2: Any,
+    on_span: Callable[[Any], None] | None,
+    on_partial: Callable[[int, str], None] | None,
+    show_window: bool,
+    max_frames: int | None,
+    partial_every: int,
+    fps: float,
+    options: dict[str, Any],
+) -> list[Any]:
+    from .spotting import span_text
+
+    spotter = recognizer.spotter(fps, **options)
+    spans: list[Any] = []
+    shown, said = "", ""
+    spelling = recognizer.task == "fingerspelling"
+    for count, (timestamp, image) in enumerate(frames, start=1):
+        landmarks = ext.process(image)
+        ended = spotter.push(landmarks, timestamp)
+        for span in ended:
+            spans.append(span)
+            if on_span is not None:
+                on_span(span)
+        if spelling and spotter.in_span and count % partial_every == 0:
+            text = spotter.partial or ""
+            if text != said and on_partial is not None:
+                on_partial(timestamp, text)
+            said = shown = text
+        elif not spotter.in_span:
+            shown = ""
+        if show_window:
+            last = " | ".join(span_text(s) for s in spans[-3:])
+            now = (shown + "...") if spotter.in_span else ""
+            if not _show(cv2, image, landmarks, f"{now}  [{last}]" if last else now):
+                break
+        if max_frames is not None and count >= max_frames:
+            break
+    for span in spotter.flush():
+        spans.append(span)
+        if on_span is not None:
+            on_span(span)
+    return spans
+
+
+def _live_windows(
+    recognizer: Any,
+    frames: Iterator[tuple[int, np.ndarray]],
+    ext: Any,
+    cv2: Any,
+    window_frames: int | None,
+    stride: int | None,
+    on_result: Callable[[int, Any], None] | None,
+    show_window: bool,
+    max_frames: int | None,
+    options: dict[str, Any],
+) -> Any:
+    last: Any = None
+    text = ""
+    timestamp = 0
+    with recognizer.stream(window_frames, stride, **options) as stream:
+        for count, (timestamp, image) in enumerate(frames, start=1):
+            landmarks = ext.process(image)
+            result = stream.push(landmarks, timestamp)
+            if result is not None:
+                last, text = result, result_text(result)
+                if on_result is not None:
+                    on_result(timestamp, result)
+            if show_window and not _show(cv2, image, landmarks, text):
+                break
+            if max_frames is not None and count >= max_frames:
+                break
+        if stream.frames_pushed and stream.frames_pushed % stream.stride:
+            last = stream.flush()
+            if on_result is not None:
+                on_result(timestamp, last)
     return last
 
 

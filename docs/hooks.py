@@ -38,7 +38,8 @@ SEE_ALSO = {
     "push": [("Publishing to the hub", "publishing.md")],
     "render": [("Drawing a sequence", "landmarks.md#drawing-a-sequence")],
     "extract": [("From video", "video.md#extract")],
-    "live": [("Live recognition", "video.md#live"), ("Streaming", "streaming.md")],
+    "live": [("Live recognition", "video.md#live"), ("Streaming and spotting", "streaming.md")],
+    "spot": [("Spotting signs and phrases", "streaming.md#spotting-signs-and-phrases")],
 }
 
 

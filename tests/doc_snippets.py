@@ -147,6 +147,10 @@ def make_sandbox(root: Path, data: Path, *, tensorflow: bool, video: bool) -> Pa
     for r in hello[1:3] + thanks[1:3]:
         link(r.path, f"data/{r.sign}_{r.sequence_id}.parquet")
     link(mini / "train_landmark_files", "train_landmark_files")
+    from aslsign.spotting import join_sequences
+
+    stream, _ = join_sequences([(r.sign, r.load()) for r in hello[5:8] + thanks[5:8]], seed=2)
+    aslsign.write_sequence(stream, work / "stream.parquet")  # a long recording to spot in
     link(REPO / "zoo" / "transformer_tiny.gislr_mini", "path/to/artifact_dir")
     shutil.copytree(REPO / "zoo" / "hybrid_tiny.gislr_mini", work / "runs" / "hybrid_tiny")
 

@@ -22,7 +22,7 @@ from aslsign.landmarks import GROUPS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-VERBS = {"predict", "info", "models", "stats", "render", "extract", "live", "push"}
+VERBS = {"predict", "spot", "info", "models", "stats", "render", "extract", "live", "push"}
 
 
 def _load_hooks():

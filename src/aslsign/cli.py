@@ -178,8 +178,8 @@ def _parser() -> argparse.ArgumentParser:
         "render",
         help="draw a landmark sequence as an animated GIF or MP4 (needs aslsign[viz])",
         description="Draw the hands, upper-body pose and face contours of one sequence, frame by "
-        "frame. With --model each frame also shows the prediction of the sequence up to that "
-        "frame (the streaming API, stride 1).",
+        "frame. With --model the frames of each span the model finds (aslsign spot) show its "
+        "sign or text.",
     )
     rd.add_argument("file", type=Path, help="GISLR or ASLFR parquet file")
     rd.add_argument(
@@ -587,21 +587,21 @@ def _render(args: argparse.Namespace) -> int:
             title = f"{args.file.name} #{sid}"
     else:
         x = load_sequence(args.file)
-    labels = None if args.model is None else _stream_labels(args, x)
+    labels = None if args.model is None else _span_labels(args, x)
     out = render(x, args.output, fps=args.fps, title=title, labels=labels, size=args.size)
     print(f"wrote {out} ({len(x)} frames)")
     return 0
 
 
-def _stream_labels(args: argparse.Namespace, x: np.ndarray) -> list[str]:
-    """The prediction of frames 0..t for every frame t (a stream over the whole sequence)."""
+def _span_labels(args: argparse.Namespace, x: np.ndarray) -> list[str]:
+    """Each frame's label: the span it is in (``rec.spot``), or nothing."""
     args.beam_width, args.inference_args, args.label_map, args.top_k = 1, None, None, 1
-    labels = []
+    labels = [""] * len(x)
     with _open(args) as rec:
-        stream = rec.stream(window_frames=len(x), stride=1)
-        for t, frame in enumerate(x):
-            r = stream.push(frame, timestamp_ms=t + 1)
-            labels.append("" if r is None else result_text(r))
+        for span in rec.spot(x):  # recorded at 30 fps, whatever the animation's --fps
+            labels[span.start_frame : span.end_frame] = [span_text(span)] * (
+                span.end_frame - span.start_frame
+            )
     return labels
 
 

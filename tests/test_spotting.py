@@ -110,9 +110,12 @@ def test_spotter_gives_exactly_the_spans_of_spot(sign_stream) -> None:
         tail = spotter.flush()
     online += tail
     assert [s.to_dict() for s in online] == [s.to_dict() for s in offline]
-    # a span is reported once gap_s has passed after its last frame: that is the delay
-    gap = round(aslsign.spotting.SPOT_DEFAULTS["isolated_sign"]["gap_s"] * 25)
-    assert all(t - s.end_frame + 1 == gap for s, t in zip(online, reported_at, strict=False))
+    # a span is reported once gap_s has passed after its last active frame (and the span
+    # ends pad_s after that frame): that is the delay
+    settings = aslsign.spotting.SPOT_DEFAULTS["isolated_sign"]
+    gap, pad = round(settings["gap_s"] * 25), round(settings["pad_s"] * 25)
+    delays = [t + 1 - s.end_frame for s, t in zip(online, reported_at, strict=False)]
+    assert delays and all(d == gap - pad for d in delays), delays
 
 
 def test_idle_streams_give_no_span(gislr_mini: Path) -> None:

@@ -24,11 +24,16 @@ How a stream is cut (all on the landmarks, before any model runs):
    class, or ``score_threshold``) gives no span (``keep_unknown=True``: a span with ``label``
    None). A fingerspelling segment is transcribed whole, however long
    (:meth:`aslsign.FingerspellingRecognizer.transcribe`); an empty transcript gives no span.
+4. **The span** is the segment with up to ``pad_s`` of the idle frames on each side (never
+   into the span before it): a sign's recording starts and ends a little before and after its
+   hands move.
 
-Defaults per task (seconds): signs ``hold_s`` 0.2, ``gap_s`` 0.45, ``min_s`` 0.15, ``max_s``
-4.0; fingerspelling ``hold_s`` 1.5 (letters are held shapes), ``gap_s`` 1.0, ``min_s`` 0.3,
-``max_s`` 120. A span is reported ``gap_s`` after its last active frame (plus the model's time),
-so that is the delay between a sign's end and its report.
+Defaults per task (seconds): signs ``hold_s`` 0.1, ``gap_s`` 0.55, ``min_s`` 0.15, ``max_s``
+4.0, ``pad_s`` 0.2 (chosen by event F1 on streams of gislr-mini sequences joined by 0.5-1.5 s
+gaps: 0.79 with the two-sign model, against 0.68 at 0.2 / 0.45 / 0 without padding);
+fingerspelling ``hold_s`` 1.5 (letters are held shapes), ``gap_s`` 1.0, ``min_s`` 0.3,
+``max_s`` 120, ``pad_s`` 0. A span is reported ``gap_s`` after its last active frame (plus the
+model's time), so that is the delay between a sign's end and its report.
 """
 
 from __future__ import annotations
@@ -58,8 +63,22 @@ __all__ = [
 
 #: The segmentation options of each task (seconds, and shoulder widths per frame for motion).
 SPOT_DEFAULTS: dict[str, dict[str, float]] = {
-    "isolated_sign": {"hold_s": 0.2, "gap_s": 0.45, "min_s": 0.15, "max_s": 4.0, "motion": 0.02},
-    "fingerspelling": {"hold_s": 1.5, "gap_s": 1.0, "min_s": 0.3, "max_s": 120.0, "motion": 0.02},
+    "isolated_sign": {
+        "hold_s": 0.2,
+        "gap_s": 0.45,
+        "min_s": 0.15,
+        "max_s": 4.0,
+        "pad_s": 0.2,
+        "motion": 0.02,
+    },
+    "fingerspelling": {
+        "hold_s": 1.5,
+        "gap_s": 1.0,
+        "min_s": 0.3,
+        "max_s": 120.0,
+        "pad_s": 0.0,
+        "motion": 0.02,
+    },
 }
 _LEFT, _RIGHT = SLICES["left_hand"], SLICES["right_hand"]
 _SHOULDERS = (POSE[11], POSE[12])
@@ -154,6 +173,7 @@ class Spotter:
         self.settings = settings
         frames = {k: max(1, round(v * fps)) for k, v in settings.items() if k.endswith("_s")}
         self._hold, self._gap = frames["hold_s"], frames["gap_s"]
+        self._pad = round(settings["pad_s"] * fps)  # may be 0
         self._min, self._max = frames["min_s"], frames["max_s"]
         self._spelling = task == "fingerspelling"
         self.reset()
@@ -170,6 +190,10 @@ class Spotter:
         self._handed: deque[tuple[int, np.ndarray]] = deque()  # frames with a hand, last hold_s
         self._last_timestamp: int | None = None
         self._partial_cache: tuple[int, str] | None = None
+        # (frame, timestamp) of the latest frames, for a span's padding before its start
+        self._stamps: deque[tuple[int, int]] = deque(maxlen=self._pad + self._hold + 1)
+        self._last_end = 0  # where the last span (or segment) ended: padding stops there
+        self._before: list[tuple[int, int]] = []  # the open segment's padding before it
 
     @property
     def frames_pushed(self) -> int:
@@ -195,6 +219,7 @@ class Spotter:
         self._last_timestamp = timestamp
         t = self._t
         self._t += 1
+        self._stamps.append((t, timestamp))
         present = bool(hand_present(frame[None])[0])
         if present:
             # moved: compared with the oldest frame with a hand of the last hold_s seconds
@@ -214,6 +239,11 @@ class Spotter:
                 while lead and not lead[0][2]:
                     lead.pop(0)  # only the frames with a hand just before
                 self._start = t - len(lead)
+                self._before = (
+                    [s for s in self._stamps if self._last_end <= s[0] < self._start][-self._pad :]
+                    if self._pad
+                    else []
+                )
                 self._frames = [f for f, _, _ in lead]
                 self._times = [s for _, s, _ in lead]
             else:
@@ -253,7 +283,13 @@ class Spotter:
         assert self._start is not None
         start, end = self._start, self._last_active + 1
         frames = self._frames[: end - start]
-        times = self._times[: end - start]
+        # the span: the segment and up to pad_s of the idle frames on each side (never before
+        # the last span's end, never past the frames pushed so far)
+        after = min(self._pad, len(self._frames) - (end - start))
+        before = self._before
+        span_times = [s for _, s in before] + self._times[: end - start + after]
+        span_start, span_end = start - len(before), end + after
+        self._last_end = span_end
         # what came after the segment's end may start the next one
         rest = list(zip(self._frames[end - start :], self._times[end - start :], strict=True))
         self._start, self._frames, self._times = None, [], []
@@ -267,7 +303,7 @@ class Spotter:
         if end - start < self._min:
             return []
         result = self._recognise(np.stack(frames))
-        span = self._span(result, start, end, times)
+        span = self._span(result, span_start, span_end, span_times)
         return [span] if span is not None else []
 
     def _recognise(self, frames: np.ndarray) -> SignResult | FingerspellingResult:
@@ -335,19 +371,21 @@ def join_sequences(
     (``(label, start_frame, end_frame)``; label None for an unknown sign).
 
     Before each item and after the last comes a gap of ``gap_s`` seconds (uniform), of one of
-    the ``idle`` kinds (drawn with ``seed``): ``no_hands``, the neighbouring frame's face and
-    pose without hands; ``rest``, the neighbouring frame held still, hands included, with a
-    tremor of 0.2 % of the image.
+    the ``idle`` kinds (drawn with ``seed``): ``no_hands``, the face and pose of the frame
+    before without hands; ``rest``, the last frame of the item before held still, hands
+    included, with a tremor of 0.2 % of the image (the hands stay where the sign ended). The
+    first gap is ``no_hands`` (nothing came before).
     """
     rng = np.random.default_rng(seed)
     parts: list[np.ndarray] = []
     truth: list[tuple[str | None, int, int]] = []
     at = 0
 
-    def gap(frame: np.ndarray) -> np.ndarray:
+    def gap(frame: np.ndarray, first: bool = False) -> np.ndarray:
         n = max(1, round(rng.uniform(*gap_s) * fps))
         x = np.repeat(frame[None].astype(np.float32), n, axis=0)
-        if idle[int(rng.integers(len(idle)))] == "no_hands":
+        kind = idle[int(rng.integers(len(idle)))]
+        if first or kind == "no_hands":
             x[:, _LEFT] = np.nan
             x[:, _RIGHT] = np.nan
         else:
@@ -356,7 +394,7 @@ def join_sequences(
 
     for label, landmarks in items:
         x = np.asarray(landmarks, np.float32)
-        g = gap(x[0])
+        g = gap(parts[-1][-1]) if parts else gap(x[0], first=True)
         parts += [g, x]
         truth.append((label, at + len(g), at + len(g) + len(x)))
         at += len(g) + len(x)

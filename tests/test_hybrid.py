@@ -197,3 +197,51 @@ def test_every_option_is_documented_and_defaults_are_published(hybrid, capsys):
     assert text.count("(default:") >= len(published), "--help shows the defaults"
     actions = [a for a in hybrid.build_parser()._actions if a.dest != "help"]
     assert all(a.help for a in actions), [a.dest for a in actions if not a.help]
+
+
+def test_recipe_learns_a_background_class_and_measures_rejection(
+    hybrid, gislr_small, gislr_gallery, letters, tmp_path
+):
+    """--negatives/--letters: a background class; rejection cross-validated by sign (a fold's
+    unseen signs were never its negatives), a calibrated threshold, stream F1, all in the
+    config and the card; the artifact rejects through aslsign."""
+    import csv
+
+    import aslsign
+
+    negatives = tmp_path / "gallery"
+    negatives.mkdir()
+    (negatives / "parquet").symlink_to(gislr_gallery / "parquet")
+    with open(gislr_gallery / "train.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))[:24]  # a few signs (and maybe hello/thankyou: skipped)
+    with open(negatives / "train.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = tmp_path / "open"
+    argv = ["--data", str(gislr_small), "--out", str(out), "--dim", "16", "--num-stages", "1"]
+    argv += ["--epochs", "1", "--batch-size", "64", "--max-len", "64", "--cv-folds", "2"]
+    argv += ["--val-participants", "0", "--variants", "", "--idle-negatives", "10"]
+    argv += ["--negatives", str(negatives), "--letters", str(letters)]
+    metrics = hybrid.main(argv)
+    config = json.loads((out / "config.json").read_text())
+    assert config["labels"] == ["hello", "thankyou", "<other>"]
+    assert config["background_label"] == "<other>"
+    open_set = metrics["open_set"]
+    signs = {r["sign"] for r in rows} - {"hello", "thankyou"}
+    assert open_set["unseen_signs"] == len(signs) + 35  # every other sign and letter, once
+    assert open_set["count"] == len(aslsign.GislrDataset(gislr_small))
+    assert config["score_threshold"] == open_set["score_threshold"]
+    assert 0.0 <= open_set["score_threshold"] <= 1.0
+    folds = metrics["cv"]["folds"]
+    assert sum(f["unseen_signs"] for f in folds) == open_set["unseen_signs"]
+    streams = metrics["streams"]
+    assert streams["signs"] == open_set["count"] and streams["unknown"] == open_set["unseen_signs"]
+    assert 0.0 <= streams["f1"] <= 1.0
+    card = (out / "README.md").read_text()
+    assert "Unknown signs" in card and f"{open_set['unseen_signs']}" in card
+    assert "<other>" in card and "trained on other signs" in card
+    with aslsign.SignRecognizer.from_pretrained(out, score_threshold=1.0) as rec:
+        assert rec.vocabulary == ("hello", "thankyou")
+        r = rec.predict(next(iter(aslsign.GislrDataset(gislr_small))).path)
+        assert r.rejected and [c.label for c in r.top_k] == ["hello", "thankyou"]

@@ -31,8 +31,11 @@ How a stream is cut (all on the landmarks, before any model runs):
 Defaults per task (seconds): signs ``hold_s`` 0.1, ``gap_s`` 0.55, ``min_s`` 0.15, ``max_s``
 4.0, ``pad_s`` 0.2 (chosen by event F1 on streams of gislr-mini sequences joined by 0.5-1.5 s
 gaps: 0.79 with the two-sign model, against 0.68 at 0.2 / 0.45 / 0 without padding);
-fingerspelling ``hold_s`` 1.5 (letters are held shapes), ``gap_s`` 1.0, ``min_s`` 0.3,
-``max_s`` 120, ``pad_s`` 0. A span is reported ``gap_s`` after its last active frame (plus the
+fingerspelling ``hold_s`` 0.7 (letters are held hand shapes), ``gap_s`` 0.7, ``min_s`` 0.3,
+``max_s`` 600 (a phrase is transcribed whole however long: a cut costs a character or two),
+``pad_s`` 0 (chosen by the normalised Levenshtein of the joined spans on 10 SYNTHETIC phrases of
+40-60 characters joined by 2-3 s gaps: 0.879, where transcribing each phrase on its own gives
+0.881; 0.867 at 1.5 / 1.0). A span is reported ``gap_s`` after its last active frame (plus the
 model's time), so that is the delay between a sign's end and its report.
 """
 
@@ -64,18 +67,18 @@ __all__ = [
 #: The segmentation options of each task (seconds, and shoulder widths per frame for motion).
 SPOT_DEFAULTS: dict[str, dict[str, float]] = {
     "isolated_sign": {
-        "hold_s": 0.2,
-        "gap_s": 0.45,
+        "hold_s": 0.1,
+        "gap_s": 0.55,
         "min_s": 0.15,
         "max_s": 4.0,
         "pad_s": 0.2,
         "motion": 0.02,
     },
     "fingerspelling": {
-        "hold_s": 1.5,
-        "gap_s": 1.0,
+        "hold_s": 0.7,
+        "gap_s": 0.7,
         "min_s": 0.3,
-        "max_s": 120.0,
+        "max_s": 600.0,
         "pad_s": 0.0,
         "motion": 0.02,
     },

@@ -699,6 +699,15 @@ def _info(args: argparse.Namespace) -> int:
     ]
     if c.decoding:
         rows.append(("decoding", json.dumps(c.decoding)))
+    rows.append(
+        ("nothing to see", f"fewer than {c.min_hand_frames} frame(s) with a hand: no label")
+    )
+    if c.task == "isolated_sign":
+        rejects = [f"background class {c.background_label!r} wins"] if c.background_label else []
+        threshold = getattr(rec, "score_threshold", c.score_threshold)
+        if threshold is not None:
+            rejects.append(f"score below {threshold}")
+        rows.append(("unknown signs", " or ".join(rejects) or "never rejected (no threshold)"))
     val, cv = c.metrics.get("validation"), c.metrics.get("cv")
     if cv and "top1" in cv:
         rows.append(

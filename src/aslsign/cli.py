@@ -699,9 +699,7 @@ def _info(args: argparse.Namespace) -> int:
     ]
     if c.decoding:
         rows.append(("decoding", json.dumps(c.decoding)))
-    rows.append(
-        ("nothing to see", f"fewer than {c.min_hand_frames} frame(s) with a hand: no label")
-    )
+    rows.append(("no hand", f"no label unless a hand is seen in {c.min_hand_frames}+ frame(s)"))
     if c.task == "isolated_sign":
         rejects = [f"background class {c.background_label!r} wins"] if c.background_label else []
         threshold = getattr(rec, "score_threshold", c.score_threshold)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from aslsign.io import GislrDataset
+from aslsign.landmarks import LEFT_HAND, RIGHT_HAND, hand_present
 
 __all__ = [
     "Joined",
@@ -77,7 +78,7 @@ def idle_negatives(
     held still (0.3-1.5 s, 2 % of a hand's size of tremor), half a slow drift from a frame of
     one source to a frame of another (0.5-1.5 s, linear, with the same tremor)."""
     rng = np.random.default_rng(seed)
-    usable = [x for x in sources if np.isfinite(x[:, 468:543, 0]).any()]
+    usable = [x for x in sources if hand_present(x).any()]
     if not usable:
         return []
     out = []
@@ -101,16 +102,18 @@ def idle_negatives(
 
 
 def _hand_frame(x: np.ndarray, rng: np.random.Generator) -> int:
-    with_hand = np.flatnonzero(np.isfinite(x[:, 468:543, 0]).any(axis=1))
-    return int(rng.choice(with_hand))
+    return int(rng.choice(np.flatnonzero(hand_present(x))))
 
 
 def _hand_size(frame: np.ndarray) -> float:
-    hand = frame[468:543, :2]
-    hand = hand[np.isfinite(hand).all(axis=1)]
-    if len(hand) < 2:
-        return 0.05
-    return float(np.ptp(hand, axis=0).max()) or 0.05
+    """The larger extent of the hands seen in a frame (0.05 of the image when none)."""
+    sizes = []
+    for rows in (LEFT_HAND, RIGHT_HAND):
+        hand = frame[list(rows), :2]
+        hand = hand[np.isfinite(hand).all(axis=1)]
+        if len(hand) >= 2:
+            sizes.append(float(np.ptp(hand, axis=0).max()))
+    return max(sizes, default=0.05) or 0.05
 
 
 def sign_folds(groups: Sequence[str], k: int, seed: int) -> list[set[str]]:

@@ -238,9 +238,7 @@ class Spotter:
         out: list[Span] = []
         if self._start is None:
             if active:
-                lead = [r for r in self._recent]
-                while lead and not lead[0][2]:
-                    lead.pop(0)  # only the frames with a hand just before
+                lead = list(self._recent)  # the frames with a hand just before
                 self._start = t - len(lead)
                 self._before = (
                     [s for s in self._stamps if self._last_end <= s[0] < self._start][-self._pad :]

@@ -42,24 +42,9 @@ def sign_stream(data: Path, count: int) -> tuple[np.ndarray, list, str]:
 
 def phrase_stream(data: Path, count: int) -> tuple[np.ndarray, list, str]:
     sys.path.insert(0, str(REPO))
-    from training_recipes.synth_fingerspelling import (
-        load_letter_clips,
-        make_phrase,
-        make_signer,
-        render_phrase,
-    )
+    from training_recipes.synth_fingerspelling import long_phrases
 
-    clips = load_letter_clips(data / "fingerspelling-letters")
-    rng = np.random.default_rng(0)
-    items = []
-    while len(items) < count:
-        text = make_phrase(rng)
-        while len(text) < 40:
-            text += " " + make_phrase(rng)
-        text = text[:60].strip()
-        if len(text) >= 40:
-            signer = make_signer(int(rng.integers(10000, 99999)), rng)
-            items.append((text, render_phrase(text, clips, signer, rng)))
+    items = long_phrases(data / "fingerspelling-letters", count, seed=0)
     stream, truth = join_sequences(items, seed=0, gap_s=(2.0, 3.0))
     return stream, truth, f"{count} SYNTHETIC phrases of 40-60 characters"
 

@@ -35,25 +35,9 @@ def phrases(letters: Path):
     import sys
 
     sys.path.insert(0, str(REPO))
-    from training_recipes.synth_fingerspelling import (
-        load_letter_clips,
-        make_phrase,
-        make_signer,
-        render_phrase,
-    )
+    from training_recipes.synth_fingerspelling import long_phrases
 
-    clips = load_letter_clips(letters)
-    rng = np.random.default_rng(8)
-    items = []
-    while len(items) < 3:
-        text = make_phrase(rng)
-        while len(text) < 40:
-            text += " " + make_phrase(rng)
-        text = text[:60].strip()
-        if len(text) >= 40:
-            signer = make_signer(int(rng.integers(10000, 99999)), rng)
-            items.append((text, render_phrase(text, clips, signer, rng)))
-    return items
+    return long_phrases(letters, 3, seed=8)
 
 
 def test_join_sequences_puts_each_item_where_the_truth_says(gislr_mini: Path) -> None:

@@ -237,6 +237,30 @@ class Signer:
     interpolation: str  # "nearest" or "linear"
 
 
+def long_phrases(
+    letters_dir: str | Path,
+    count: int,
+    seed: int,
+    min_chars: int = 40,
+    max_chars: int = 60,
+) -> list[tuple[str, np.ndarray]]:
+    """``count`` SYNTHETIC spelled phrases of ``min_chars``-``max_chars`` characters (phrases of
+    :func:`make_phrase` joined by spaces), each rendered by a new synthetic signer: what the
+    spotting tests and benchmarks read as a long phrase spelled in one go."""
+    clips = load_letter_clips(letters_dir)
+    rng = np.random.default_rng(seed)
+    items: list[tuple[str, np.ndarray]] = []
+    while len(items) < count:
+        text = make_phrase(rng)
+        while len(text) < min_chars:
+            text += " " + make_phrase(rng)
+        text = text[:max_chars].strip()
+        if len(text) >= min_chars:
+            signer = make_signer(int(rng.integers(10000, 99999)), rng)
+            items.append((text, render_phrase(text, clips, signer, rng)))
+    return items
+
+
 def make_signer(participant_id: int, rng: np.random.Generator) -> Signer:
     """A synthetic signer with parameters drawn from ``rng``."""
     return Signer(

@@ -20,7 +20,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -237,26 +237,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _positive(text: str) -> float:
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
+def _number_type(what: str, ok: Callable[[float], bool]) -> Callable[[str], float]:
+    """An argparse type: a number for which ``ok`` holds (``what`` says which)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _probability(text: str) -> float:
-    """An argparse type: a number in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1], got {text!r}")
-    return value
+_positive = _number_type("a finite number > 0", lambda v: math.isfinite(v) and v > 0)
+_probability = _number_type("a number in [0, 1]", lambda v: 0.0 <= v <= 1.0)
 
 
 def _output_kind_argument(parser: Any) -> None:

@@ -250,26 +250,41 @@ class FingerspellingRecognizer(Recognizer[FingerspellingResult]):
         so a character on a window's edge is read once, from the window that sees it whole.
         Models without CTC outputs (Kaggle submissions) are :meth:`predict`.
         """
+        if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
+            raise ValueError(f"overlap must be an integer >= 0; got {overlap!r}.")
         raw = load_landmarks(landmarks, sequence_id)
-        width = self._beam(beam_width)
+        return self._transcribe(raw, self._beam(beam_width), overlap)
+
+    def _transcribe(
+        self,
+        raw: np.ndarray,
+        width: int,
+        overlap: int = 128,
+        cache: dict[tuple[int, int], np.ndarray] | None = None,
+    ) -> FingerspellingResult:
+        """:meth:`transcribe` of a checked array; ``cache`` keeps the outputs of full windows
+        by ``(start, end)`` of the frames with a hand, so that a growing phrase (a spotter's
+        partial transcript) runs the model only on its last window."""
         max_len = getattr(self.preprocessor, "max_len", None)
         kept = raw[hand_present(raw)]
         if self._decoding["type"] != "ctc" or not max_len or len(kept) <= max_len:
             return self._predict_one(raw, beam_width=width)
         stride = int(self._decoding.get("output_stride", 1))
-        if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
-            raise ValueError(f"overlap must be an integer >= 0; got {overlap!r}.")
         half = min(overlap, max_len // 2) // (2 * stride) * stride  # whole output steps
         step = max_len - 2 * half
         rows = []
         start = 0
         while True:
             end = min(start + max_len, len(kept))
-            features, lengths = self.preprocessor.batch([kept[start:end]])
-            used = int(lengths[0])
-            x = features if self._batched else features[0, :used]
-            out = self._transform(self._run(x))
-            out = self._row(out, 0, used) if self._batched else out
+            out = cache.get((start, end)) if cache is not None else None
+            if out is None:
+                features, lengths = self.preprocessor.batch([kept[start:end]])
+                used = int(lengths[0])
+                x = features if self._batched else features[0, :used]
+                out = self._transform(self._run(x))
+                out = self._row(out, 0, used) if self._batched else out
+                if cache is not None and end - start == max_len:
+                    cache[(start, end)] = out
             first = 0 if start == 0 else half // stride
             last = len(out) if end == len(kept) else (end - start - half) // stride
             rows.append(out[first:last])

@@ -193,6 +193,8 @@ class Spotter:
         self._handed: deque[tuple[int, np.ndarray]] = deque()  # frames with a hand, last hold_s
         self._last_timestamp: int | None = None
         self._partial_cache: tuple[int, str] | None = None
+        # the open phrase's full windows, already run by `partial`
+        self._windows: dict[tuple[int, int], np.ndarray] = {}
         # (frame, timestamp) of the latest frames, for a span's padding before its start
         self._stamps: deque[tuple[int, int]] = deque(maxlen=self._pad + self._hold + 1)
         self._last_end = 0  # where the last span (or segment) ended: padding stops there
@@ -274,7 +276,7 @@ class Spotter:
         if self._partial_cache is not None and self._partial_cache[0] == self._t:
             return self._partial_cache[1]
         frames = np.stack(self._frames[: self._last_active - self._start + 1])
-        result = self._recognise(frames)
+        result = self._recognise(frames, self._windows)
         text = result.text if isinstance(result, FingerspellingResult) else (result.label or "")
         self._partial_cache = (self._t, text)
         return text
@@ -295,6 +297,7 @@ class Spotter:
         rest = list(zip(self._frames[end - start :], self._times[end - start :], strict=True))
         self._start, self._frames, self._times = None, [], []
         self._partial_cache = None
+        windows, self._windows = self._windows, {}
         self._recent.clear()
         for f, s in rest[-self._hold :]:
             present = bool(hand_present(f[None])[0])
@@ -303,14 +306,17 @@ class Spotter:
                 self._recent.clear()
         if end - start < self._min:
             return []
-        result = self._recognise(np.stack(frames))
+        result = self._recognise(np.stack(frames), windows)
         span = self._span(result, span_start, span_end, span_times)
         return [span] if span is not None else []
 
-    def _recognise(self, frames: np.ndarray) -> SignResult | FingerspellingResult:
+    def _recognise(
+        self, frames: np.ndarray, windows: dict[tuple[int, int], np.ndarray] | None = None
+    ) -> SignResult | FingerspellingResult:
         rec: Any = self.recognizer
         if self._spelling:
-            return rec.transcribe(frames, **self.options)
+            width = rec._beam(self.options.get("beam_width"))
+            return rec._transcribe(frames, width, cache=windows)
         return rec.predict(frames, **self.options)
 
     def _span(

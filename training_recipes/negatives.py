@@ -168,34 +168,37 @@ def calibrate(
     negative: np.ndarray,
     target: float,
 ) -> dict[str, Any]:
-    """The score threshold from out-of-fold predictions: the highest that keeps in-vocabulary
-    accuracy (the right sign, not rejected) at ``target`` of what it is with no threshold,
-    and what it gives. ``negative`` marks the unseen-sign sequences, ``ys`` the true index of
-    the others."""
+    """The score threshold from out-of-fold predictions, and what the rules give.
+
+    With a threshold, aslsign rejects a sign whose probability is below it, whatever class won
+    (the softmax over the vocabulary *and* the background class has already taken the
+    background's share out of that probability); without one, when the background class wins.
+    The threshold is the highest that keeps ``target`` of the in-vocabulary accuracy with no
+    rejection at all (the right sign, not rejected). ``negative`` marks the unseen-sign
+    sequences, ``ys`` the true index of the others, ``background`` where the background won.
+    """
     pos = ~negative
+    right = best[pos] == ys[pos]
 
-    def rates(t: float) -> tuple[float, float]:
-        accepted = ~background & (score >= t)
-        correct = float(np.mean(accepted[pos] & (best[pos] == ys[pos]))) if pos.any() else 0.0
+    def rates(accepted: np.ndarray) -> dict[str, float]:
+        correct = float(np.mean(accepted[pos] & right)) if pos.any() else 0.0
         rejected = float(np.mean(~accepted[negative])) if negative.any() else 0.0
-        return correct, rejected
+        return {
+            "in_vocabulary_correct": round(correct, 4),
+            "unseen_signs_rejected": round(rejected, 4),
+        }
 
-    base_correct, base_rejected = rates(0.0)
+    plain = rates(np.ones(len(score), bool))
     chosen = 0.0
     for t in np.unique(np.round(score[pos], 4)):
-        correct, _ = rates(float(t))
-        if correct >= target * base_correct:
+        if rates(score >= t)["in_vocabulary_correct"] >= target * plain["in_vocabulary_correct"]:
             chosen = float(t)
-    correct, rejected = rates(chosen)
     return {
         "score_threshold": round(chosen, 4),
         "target": target,
-        "in_vocabulary_correct": round(correct, 4),
-        "unseen_signs_rejected": round(rejected, 4),
-        "without_threshold": {
-            "in_vocabulary_correct": round(base_correct, 4),
-            "unseen_signs_rejected": round(base_rejected, 4),
-        },
+        **rates(score >= chosen),
+        "without_rejection": plain,
+        "background_wins": rates(~background),
     }
 
 

@@ -11,8 +11,9 @@ copies of the model beside it (``model.fp16.tflite``, ``model.int8.tflite``) wit
 What counts as "nothing to recognise" is in the config too: ``min_hand_frames`` (a sequence with
 fewer frames in which a hand was detected gets no label, and the model is not run: every model,
 default 1), and for isolated-sign models ``background_label`` (an output class that means "not
-a sign of the vocabulary", trained on other signs and motion) and ``score_threshold`` (a winning
-sign with a lower probability is rejected as unknown).
+a sign of the vocabulary", trained on other signs and motion) and ``score_threshold`` (a best
+sign with a lower probability is rejected as unknown; without one, a model rejects when its
+background class wins).
 """
 
 from __future__ import annotations

@@ -101,7 +101,8 @@ class SignRecognizer(Recognizer[SignResult]):
                 the number of labels lists them all).
             score_threshold: reject a sign whose probability is below this (``label`` None,
                 ``rejected`` True); None: the model's own (config.json ``score_threshold``,
-                calibrated by its recipe; none for Kaggle models), 0.0: never by score.
+                calibrated by its recipe; none for Kaggle models); 0.0: never reject. Without
+                any threshold, a model with a background class rejects when that class wins.
             num_threads: interpreter threads (None: the backend's default).
             backend: ``ai_edge_litert``, ``tflite_runtime`` or ``tensorflow`` (default: the first
                 that imports; env ``ASLSIGN_BACKEND`` overrides).
@@ -229,14 +230,14 @@ class SignRecognizer(Recognizer[SignResult]):
         **Nothing to recognise:** a sequence with no hand detected in any frame (or in fewer
         than config.json's ``min_hand_frames``) is valid input: its result has ``label`` None,
         ``detected`` False, ``score`` 0.0, empty ``top_k`` and all-zero ``probabilities``; the
-        model is not run on it. **Not a known sign:** when the model's background class wins
-        (models trained with one: config.json ``background_label``) or the best sign's
-        probability is below ``score_threshold``, the result is ``rejected``: ``label`` None,
-        with the candidates still in ``top_k``.
+        model is not run on it. **Not a known sign:** when the best sign's probability is
+        below ``score_threshold`` (or, with no threshold, when the model's background class
+        wins: models trained with one, config.json ``background_label``), the result is
+        ``rejected``: ``label`` None, with the candidates still in ``top_k``.
 
         ``top_k`` (default: the recogniser's) must be an integer >= 1; one larger than the
         number of labels lists them all. ``score_threshold`` in [0, 1] overrides the
-        recogniser's for this call (0.0: no rejection by score).
+        recogniser's for this call (0.0: no rejection).
         """
         check_count("top_k", top_k, optional=True)
         check_probability("score_threshold", score_threshold, optional=True)
@@ -302,10 +303,10 @@ class SignRecognizer(Recognizer[SignResult]):
         cats = tuple(Category(int(i), self.labels[i], float(probs[i])) for i in signs[:k])
         threshold = opts.get("score_threshold")
         threshold = self.score_threshold if threshold is None else threshold
-        rejected = bool(
-            (background is not None and order[0] == background)
-            or (threshold is not None and probs[signs[0]] < threshold)
-        )
+        if threshold is not None:  # the background's share is already out of probs
+            rejected = bool(probs[signs[0]] < threshold)
+        else:
+            rejected = bool(background is not None and order[0] == background)
         return SignResult(cats, probs, len(raw), used, rejected=rejected)
 
     def _empty(self, raw: np.ndarray, **opts: Any) -> SignResult:

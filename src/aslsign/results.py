@@ -38,9 +38,10 @@ class SignResult:
         num_frames: frames in the input.
         num_frames_used: frames the model saw (after dropping frames with no landmark and
             truncating to the model's ``max_len``).
-        rejected: the model did not recognise the sign as one of its vocabulary: its background
-            class won, or the best sign's probability was below the score threshold.
-            :attr:`label` is then None, while :attr:`top_k` still lists the candidates.
+        rejected: the model did not recognise the sign as one of its vocabulary: the best
+            sign's probability was below the score threshold (or, with none, the model's
+            background class won). :attr:`label` is then None, while :attr:`top_k` still lists
+            the candidates.
     """
 
     top_k: tuple[Category, ...]

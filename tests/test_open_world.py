@@ -153,3 +153,19 @@ def test_cli_score_threshold(records) -> None:
     assert row["label"] is None and row["rejected"] is True and row["top_k"][0]["label"] == "hello"
     proc = run("predict", path, "--score-threshold", "1.5", check=False)
     assert proc.returncode == 2 and "must be a number in [0, 1]" in proc.stderr
+
+
+def test_a_threshold_decides_whatever_class_won(records, tmp_path: Path) -> None:
+    """With a score threshold, only the best sign's probability decides (the background's share
+    is already out of it); without one, the background class winning rejects."""
+    paths = [r.path for r in records["thankyou"][:6]]
+    with aslsign.SignRecognizer.from_pretrained() as plain:
+        hello = [float(r.probabilities[0]) for r in plain.predict_batch(paths)]
+    art = copy_artifact(tmp_path, background_label="thankyou")
+    with aslsign.SignRecognizer.from_pretrained(art) as rec:
+        assert all(r.rejected for r in rec.predict_batch(paths))  # the background won
+        low = rec.predict_batch(paths, score_threshold=min(hello))
+        assert not any(r.rejected for r in low) and {r.label for r in low} == {"hello"}
+        high = rec.predict_batch(paths, score_threshold=max(hello) + 1e-6)
+        assert all(r.rejected for r in high)
+        assert not any(r.rejected for r in rec.predict_batch(paths, score_threshold=0.0))

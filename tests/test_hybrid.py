@@ -233,6 +233,9 @@ def test_recipe_learns_a_background_class_and_measures_rejection(
     assert open_set["count"] == len(aslsign.GislrDataset(gislr_small))
     assert config["score_threshold"] == open_set["score_threshold"]
     assert 0.0 <= open_set["score_threshold"] <= 1.0
+    wins, plain = open_set["background_wins"], open_set["without_rejection"]
+    assert wins["in_vocabulary_correct"] <= plain["in_vocabulary_correct"]
+    assert plain["unseen_signs_rejected"] == 0.0  # nothing is rejected without a rule
     folds = metrics["cv"]["folds"]
     assert sum(f["unseen_signs"] for f in folds) == open_set["unseen_signs"]
     streams = metrics["streams"]

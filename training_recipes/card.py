@@ -155,7 +155,7 @@ def _open_set_intro(config: ModelConfig) -> list[str]:
 
 def _open_set_lines(o: dict[str, Any], streams: dict[str, Any] | None) -> list[str]:
     """Rejection of unseen signs, cross-validated by sign, and spotting in streams."""
-    plain, wins = o["without_rejection"], o["background_wins"]
+    plain, wins = o["without_rejection"], o.get("background_wins")
     lines = [
         "",
         "**Unknown signs**, cross-validated by sign: each fold also held out a group of the "
@@ -167,8 +167,14 @@ def _open_set_lines(o: dict[str, Any], streams: dict[str, Any] | None) -> list[s
         "|---|---|---|",
         f"| no rejection | {plain['in_vocabulary_correct']:.1%} of {o['count']} | "
         f"{plain['unseen_signs_rejected']:.1%} of {o['unseen_signs']} |",
-        f"| the background class wins | {wins['in_vocabulary_correct']:.1%} | "
-        f"{wins['unseen_signs_rejected']:.1%} |",
+        *(
+            [
+                f"| the background class wins | {wins['in_vocabulary_correct']:.1%} | "
+                f"{wins['unseen_signs_rejected']:.1%} |"
+            ]
+            if wins
+            else []
+        ),
         f"| **probability below {o['score_threshold']}** (config.json, the default) | "
         f"**{o['in_vocabulary_correct']:.1%}** | **{o['unseen_signs_rejected']:.1%}** |",
         "",

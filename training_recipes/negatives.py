@@ -154,9 +154,13 @@ def open_set_scores(
 
     with SignRecognizer.from_pretrained(artifact, score_threshold=0.0, top_k=1) as rec:
         results = rec.predict_batch(raws)
+        bg = rec.config.background_index
     best = np.array([r.top_k[0].index if r.detected else -1 for r in results])
     score = np.array([r.score for r in results], np.float64)
-    background = np.array([r.rejected or not r.detected for r in results])
+    # from the probabilities: with score_threshold 0.0 nothing is ever `rejected`
+    background = np.array(
+        [not r.detected or int(np.argmax(r.probabilities)) == bg for r in results]
+    )
     return best, score, background
 
 

@@ -427,7 +427,7 @@ def _predict_items(
     failed: list[str] = []  # names of the inputs that could not be read, in order
     width = max([len(str(f)) for f in args.files] + [16])
     # the table's header comes with its first row: none when every input failed
-    top_k = min(args.top_k, rec.config.num_classes)
+    top_k = min(args.top_k, len(rec.config.vocabulary))
     header: str | None = None
     if not args.json:
         header = (
@@ -698,11 +698,20 @@ def _info(args: argparse.Namespace) -> int:
         rows.append(("decoding", json.dumps(c.decoding)))
     rows.append(("no hand", f"no label unless a hand is seen in {c.min_hand_frames}+ frame(s)"))
     if c.task == "isolated_sign":
-        rejects = [f"background class {c.background_label!r} wins"] if c.background_label else []
         threshold = getattr(rec, "score_threshold", c.score_threshold)
+        background = f"background class {c.background_label!r}"
         if threshold is not None:
-            rejects.append(f"score below {threshold}")
-        rows.append(("unknown signs", " or ".join(rejects) or "never rejected (no threshold)"))
+            over = (
+                f" (probabilities over the signs and the {background})"
+                if c.background_label
+                else ""
+            )
+            rule = f"rejected when the best sign's probability is below {threshold}{over}"
+        elif c.background_label:
+            rule = f"rejected when the {background} wins"
+        else:
+            rule = "never rejected (no threshold, no background class)"
+        rows.append(("unknown signs", rule))
     val, cv = c.metrics.get("validation"), c.metrics.get("cv")
     if cv and "top1" in cv:
         rows.append(

@@ -120,7 +120,8 @@ def test_info_and_models():
     out = run("info").stdout
     assert aslsign.DEFAULT_MODEL in out and "hello, thankyou" in out and "top-1" in out
     config = json.loads(run("info", "--json").stdout)
-    assert config["labels"] == ["hello", "thankyou"]
+    assert config["labels"] == ["hello", "thankyou", "<other>"]
+    assert config["background_label"] == "<other>"
     assert aslsign.DEFAULT_MODEL in run("models").stdout
 
 

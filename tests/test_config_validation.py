@@ -409,8 +409,9 @@ def test_top_k_must_be_a_positive_integer(
 
 def test_top_k_beyond_the_labels_lists_them_all(sign: SignRecognizer, frames: np.ndarray) -> None:
     result = sign.predict(frames, top_k=1000)
-    assert len(result.top_k) == len(sign.labels) == 2
-    assert [c.score for c in result.top_k] == sorted(result.probabilities.tolist(), reverse=True)
+    assert len(result.top_k) == len(sign.vocabulary) == 2  # the background is no candidate
+    vocabulary = result.probabilities[: len(sign.vocabulary)].tolist()
+    assert [c.score for c in result.top_k] == sorted(vocabulary, reverse=True)
     assert len(sign.predict(frames, top_k=np.int64(1)).top_k) == 1  # numpy integers are fine
 
 

@@ -78,8 +78,9 @@ def test_min_hand_frames_from_the_config(records, tmp_path: Path) -> None:
 
 def test_score_threshold_rejects_and_keeps_the_candidates(sign, records) -> None:
     path = records["hello"][0].path
-    plain = sign.predict(path)
-    assert plain.label == "hello" and not plain.rejected and sign.score_threshold is None
+    assert sign.score_threshold == sign.config.score_threshold  # the model's own by default
+    plain = sign.predict(path, score_threshold=0.0)
+    assert plain.label == "hello" and not plain.rejected
     strict = sign.predict(path, score_threshold=1.0)  # no probability reaches 1.0 here
     assert strict.rejected and strict.label is None and strict.index is None and strict.detected
     assert strict.top_k == plain.top_k and strict.score == plain.score  # the candidates stay
@@ -114,26 +115,44 @@ def test_score_threshold_from_pretrained_and_from_the_config(records, tmp_path: 
         aslsign.SignRecognizer.from_pretrained(copy_artifact(tmp_path / "b", score_threshold=2))
 
 
-def test_background_class_wins_means_rejected(records, tmp_path: Path) -> None:
-    """A model whose config names an output as the background class (here the default model
-    with "thankyou" relabelled so): when it wins, the sign is rejected, and it is never a
-    candidate."""
-    art = copy_artifact(tmp_path, background_label="thankyou")
-    with (
-        aslsign.SignRecognizer.from_pretrained(art) as rec,
-        aslsign.SignRecognizer.from_pretrained() as plain,
-    ):
-        assert rec.vocabulary == ("hello",) and rec.labels == ("hello", "thankyou")
-        for r in records["thankyou"][:4] + records["hello"][:4]:
-            mine, theirs = rec.predict(r.path), plain.predict(r.path)
-            assert mine.rejected == (theirs.label == "thankyou")
-            assert [c.label for c in mine.top_k] == ["hello"]
-            assert mine.label == (None if theirs.label == "thankyou" else "hello")
+@pytest.fixture(scope="module")
+def mixed(records, gislr_gallery: Path) -> list[Path]:
+    """In-vocabulary sequences and other signs of the gallery."""
+    others = [r.path for r in aslsign.GislrDataset(gislr_gallery) if r.sign not in records][:12]
+    return [r.path for sign in records for r in records[sign][:4]] + others
+
+
+def test_background_class_wins_means_rejected(mixed, tmp_path: Path) -> None:
+    """With no threshold, a model with a background class rejects when that class wins, and
+    the class is never a candidate."""
+    art = copy_artifact(tmp_path, score_threshold=None)
+    with aslsign.SignRecognizer.from_pretrained(art) as rec:
+        assert rec.score_threshold is None and rec.config.background_label == "<other>"
+        results = rec.predict_batch(mixed)
+    wins = [int(np.argmax(r.probabilities)) == 2 for r in results]
+    assert any(wins) and not all(wins)
+    for r, won in zip(results, wins, strict=True):
+        assert r.rejected == won and (r.label is None) == won
+        assert {c.label for c in r.top_k} <= {"hello", "thankyou"}
     for i, bad in enumerate(("goodbye", 3)):
         with pytest.raises(aslsign.ConfigError, match="background_label"):
             aslsign.SignRecognizer.from_pretrained(
                 copy_artifact(tmp_path / str(i), background_label=bad)
             )
+
+
+def test_a_threshold_decides_whatever_class_won(mixed) -> None:
+    """With a score threshold, only the best sign's probability decides (the background's share
+    is already out of it)."""
+    with aslsign.SignRecognizer.from_pretrained() as rec:
+        results = rec.predict_batch(mixed, score_threshold=0.0)
+        won = [p for p, r in zip(mixed, results, strict=True) if np.argmax(r.probabilities) == 2]
+        assert won and not any(r.rejected for r in results)
+        best = [r.score for r in rec.predict_batch(won, score_threshold=0.0)]
+        low = rec.predict_batch(won, score_threshold=min(best))
+        assert not any(r.rejected for r in low)  # the background won, yet accepted
+        high = rec.predict_batch(won, score_threshold=max(best) + 1e-6)
+        assert all(r.rejected for r in high)
 
 
 def test_stream_takes_the_score_threshold(sign, records) -> None:
@@ -153,19 +172,3 @@ def test_cli_score_threshold(records) -> None:
     assert row["label"] is None and row["rejected"] is True and row["top_k"][0]["label"] == "hello"
     proc = run("predict", path, "--score-threshold", "1.5", check=False)
     assert proc.returncode == 2 and "must be a number in [0, 1]" in proc.stderr
-
-
-def test_a_threshold_decides_whatever_class_won(records, tmp_path: Path) -> None:
-    """With a score threshold, only the best sign's probability decides (the background's share
-    is already out of it); without one, the background class winning rejects."""
-    paths = [r.path for r in records["thankyou"][:6]]
-    with aslsign.SignRecognizer.from_pretrained() as plain:
-        hello = [float(r.probabilities[0]) for r in plain.predict_batch(paths)]
-    art = copy_artifact(tmp_path, background_label="thankyou")
-    with aslsign.SignRecognizer.from_pretrained(art) as rec:
-        assert all(r.rejected for r in rec.predict_batch(paths))  # the background won
-        low = rec.predict_batch(paths, score_threshold=min(hello))
-        assert not any(r.rejected for r in low) and {r.label for r in low} == {"hello"}
-        high = rec.predict_batch(paths, score_threshold=max(hello) + 1e-6)
-        assert all(r.rejected for r in high)
-        assert not any(r.rejected for r in rec.predict_batch(paths, score_threshold=0.0))

@@ -35,7 +35,9 @@ def mini(gislr_mini):
 
 
 def test_default_model_knows_hello_and_thankyou(rec):
-    assert rec.labels == ("hello", "thankyou")
+    assert rec.labels == ("hello", "thankyou", "<other>") and rec.config.background_index == 2
+    assert rec.vocabulary == ("hello", "thankyou")
+    assert rec.score_threshold is not None and 0 < rec.score_threshold < 1
 
 
 def test_default_model_was_cross_validated_on_unseen_signers(gislr_mini):
@@ -117,7 +119,7 @@ def test_all_nan_sequence_returns_no_detection(rec):
     assert not result.detected
     assert result.label is None and result.score == 0.0 and result.top_k == ()
     assert result.num_frames == 12 and result.num_frames_used == 0
-    assert not result.probabilities.any() and result.probabilities.shape == (2,)
+    assert not result.probabilities.any() and result.probabilities.shape == (3,)
     assert rec.predict_batch([nothing])[0].label is None
 
 
@@ -180,7 +182,7 @@ def _edit_config(path, **changes):
 
 
 def test_local_directory_loads(artifact_copy):
-    assert SignRecognizer.from_pretrained(artifact_copy).labels == ("hello", "thankyou")
+    assert SignRecognizer.from_pretrained(artifact_copy).vocabulary == ("hello", "thankyou")
 
 
 def test_unknown_model_name():
@@ -209,12 +211,13 @@ def test_corrupt_model_file(artifact_copy):
 
 
 def test_signature_that_does_not_fit_the_config(artifact_copy):
-    _edit_config(artifact_copy, labels=["a", "b", "c"])
-    with pytest.raises(SignatureMismatchError, match="2 classes but the config lists 3"):
+    _edit_config(artifact_copy, labels=["a", "b", "c", "d"], background_label="d")
+    with pytest.raises(SignatureMismatchError, match="3 classes but the config lists 4"):
         SignRecognizer.from_pretrained(artifact_copy)
     _edit_config(
         artifact_copy,
-        labels=["a", "b"],
+        labels=["a", "b", "c"],
+        background_label="c",
         input={"name": "x", "dtype": "float32", "shape": [None, None, 708]},
     )
     with pytest.raises(SignatureMismatchError, match="promises input 'x'"):

@@ -50,7 +50,7 @@ def test_signature_inputs_and_shapes():
     assert info.shape == (-1, -1, 708) and info.dtype == np.float32
     for frames in (1, 5, 40):
         (out,) = m(inputs=np.zeros((3, frames, 708), np.float32)).values()
-        assert out.shape == (3, 2)
+        assert out.shape == (3, 3)  # hello, thankyou and the background class
     with pytest.raises(SignatureMismatchError, match="takes inputs"):
         m(wrong=np.zeros((1, 1, 708), np.float32))
 
